@@ -1,1 +1,474 @@
-/* placeholder: being written */
+/*
+ * The HTTP front: evhttp listeners, limits and routing.  POSTs on
+ * server.xmlrpc_path go to pingback.c; everything else gets a short
+ * text answer here.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+
+#include "pbd.h"
+#include "daemon.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define HTTP_MAX_SOCKS_PER_SPEC	8
+
+struct http_listener {
+	char				*spec;
+	struct evhttp_bound_socket	*socks[HTTP_MAX_SOCKS_PER_SPEC];
+	size_t				 nsocks;
+	char				*unix_path;	/* unlinked on close */
+};
+
+struct http {
+	struct pbd		*pbd;
+	struct evhttp		*evh;
+	struct http_listener	*listeners;
+	size_t			 nlisteners;
+	char			*xmlrpc_path;
+	size_t			 max_body;
+};
+
+static void	http_request_cb(struct evhttp_request *, void *);
+
+struct http *
+http_new(struct pbd *pbd)
+{
+	struct http	*h;
+
+	h = xcalloc(1, sizeof(*h));
+	h->pbd = pbd;
+	if ((h->evh = evhttp_new(pbd->base)) == NULL)
+		fatalx("evhttp_new failed");
+	evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_max_headers_size(h->evh, PBD_MAX_HEADERS_BYTES);
+	evhttp_set_flags(h->evh, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_default_content_type(h->evh, "text/plain; charset=utf-8");
+	evhttp_set_gencb(h->evh, http_request_cb, h);
+	http_apply(h, pbd->conf);
+	return (h);
+}
+
+/* Apply the limits and paths of a (new) configuration. */
+void
+http_apply(struct http *h, const struct conf *conf)
+{
+	int	 timeout;
+
+	free(h->xmlrpc_path);
+	h->xmlrpc_path = xstrdup(conf->xmlrpc_path);
+	h->max_body = conf->max_body;
+	evhttp_set_max_body_size(h->evh, (ev_ssize_t)conf->max_body);
+	/*
+	 * The connection timeout must outlast the slowest answer: a target
+	 * check and a source fetch, each up to fetch.timeout, plus store
+	 * retries.
+	 */
+	timeout = (int)conf->fetch_timeout * 2 + 15;
+	evhttp_set_timeout(h->evh, timeout);
+}
+
+/* Format a bound socket's address as host:port or [v6]:port. */
+static void
+http_sockname(evutil_socket_t fd, char *buf, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	char			 host[INET6_ADDRSTRLEN];
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	} else
+		snprintf(buf, len, "unix");
+}
+
+/* Create a listening socket for one address; -1 with *cause set. */
+static int
+http_socket(const struct addrinfo *ai, char **cause)
+{
+	int	 fd, one = 1;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd == -1)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		goto fail;
+	if (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1)
+		goto fail;
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+		goto fail;
+	if (listen(fd, 511) == -1)
+		goto fail;
+	return (fd);
+fail:
+	xasprintf(cause, "%s", strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return (-1);
+}
+
+/* Bind a unix:/path listener, replacing a stale socket file. */
+static int
+http_unix_socket(const char *path, char **cause)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		xasprintf(cause, "socket path too long");
+		return (-1);
+	}
+	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(fd, 511) == -1) {
+		xasprintf(cause, "%s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/* Split "host:port" or "[v6]:port" into its parts (modifies buf). */
+static int
+http_split(char *buf, char **host, char **port)
+{
+	char	*p;
+
+	if (buf[0] == '[') {
+		if ((p = strchr(buf, ']')) == NULL || p[1] != ':')
+			return (-1);
+		*p = '\0';
+		*host = buf + 1;
+		*port = p + 2;
+		return (0);
+	}
+	if ((p = strrchr(buf, ':')) == NULL)
+		return (-1);
+	*p = '\0';
+	*host = buf;
+	*port = p + 1;
+	return (0);
+}
+
+static void
+http_listener_close(struct http *h, struct http_listener *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->nsocks; i++)
+		evhttp_del_accept_socket(h->evh, l->socks[i]);
+	l->nsocks = 0;
+	if (l->unix_path != NULL)
+		unlink(l->unix_path);
+	free(l->unix_path);
+	free(l->spec);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Bind every address of one listen spec. */
+static int
+http_listener_open(struct http *h, const char *spec, struct http_listener *l,
+    char **cause)
+{
+	struct addrinfo		 hints, *res = NULL, *ai;
+	char			*buf, *host, *port, *why = NULL, name[80];
+	int			 fd, rc;
+
+	memset(l, 0, sizeof(*l));
+	l->spec = xstrdup(spec);
+	buf = xstrdup(spec);
+	if (strncmp(spec, "unix:", 5) == 0) {
+		if ((fd = http_unix_socket(spec + 5, &why)) == -1)
+			goto fail;
+		l->unix_path = xstrdup(spec + 5);
+		l->socks[l->nsocks++] = evhttp_accept_socket_with_handle(h->evh,
+		    fd);
+		log_event(LOG_INFO, "listening", "addr", spec, NULL);
+		free(buf);
+		return (0);
+	}
+	if (http_split(buf, &host, &port) == -1) {
+		why = xstrdup("not host:port");
+		goto fail;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(*host == '\0' ? NULL : host, port, &hints,
+	    &res)) != 0) {
+		why = xstrdup(gai_strerror(rc));
+		goto fail;
+	}
+	for (ai = res; ai != NULL && l->nsocks < HTTP_MAX_SOCKS_PER_SPEC;
+	    ai = ai->ai_next) {
+		if ((fd = http_socket(ai, &why)) == -1)
+			goto fail;
+		l->socks[l->nsocks] = evhttp_accept_socket_with_handle(h->evh,
+		    fd);
+		if (l->socks[l->nsocks] == NULL) {
+			close(fd);
+			why = xstrdup("evhttp_accept_socket failed");
+			goto fail;
+		}
+		l->nsocks++;
+		http_sockname(fd, name, sizeof(name));
+		log_event(LOG_INFO, "listening", "addr", name, NULL);
+	}
+	freeaddrinfo(res);
+	free(buf);
+	return (0);
+fail:
+	xasprintf(cause, "listen %s: %s", spec, why != NULL ? why : "failed");
+	free(why);
+	if (res != NULL)
+		freeaddrinfo(res);
+	free(buf);
+	http_listener_close(h, l);
+	return (-1);
+}
+
+int
+http_set_listeners(struct http *h, char *const *specs, size_t n,
+    char **cause)
+{
+	struct http_listener	*nl;
+	size_t			 i, j;
+	int			*kept;
+
+	nl = xcalloc(n + 1, sizeof(*nl));
+	kept = xcalloc(h->nlisteners + 1, sizeof(*kept));
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < h->nlisteners; j++) {
+			if (!kept[j] && strcmp(h->listeners[j].spec,
+			    specs[i]) == 0)
+				break;
+		}
+		if (j < h->nlisteners) {
+			nl[i] = h->listeners[j];	/* moved */
+			kept[j] = 1;
+			continue;
+		}
+		if (http_listener_open(h, specs[i], &nl[i], cause) == 0)
+			continue;
+		/* Undo: close what was opened, give back what was kept. */
+		while (i-- > 0) {
+			for (j = 0; j < h->nlisteners; j++)
+				if (kept[j] && h->listeners[j].socks[0] ==
+				    nl[i].socks[0])
+					break;
+			if (j == h->nlisteners)
+				http_listener_close(h, &nl[i]);
+		}
+		free(nl);
+		free(kept);
+		return (-1);
+	}
+	for (j = 0; j < h->nlisteners; j++)
+		if (!kept[j])
+			http_listener_close(h, &h->listeners[j]);
+	free(h->listeners);
+	free(kept);
+	h->listeners = nl;
+	h->nlisteners = n;
+	return (0);
+}
+
+/* Close every listener: no new connections (SIGTERM). */
+void
+http_stop_accepting(struct http *h)
+{
+	size_t	 i;
+
+	for (i = 0; i < h->nlisteners; i++)
+		http_listener_close(h, &h->listeners[i]);
+	h->nlisteners = 0;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	http_stop_accepting(h);
+	free(h->listeners);
+	if (h->evh != NULL)
+		evhttp_free(h->evh);
+	free(h->xmlrpc_path);
+	free(h);
+}
+
+/* An answer has been written out (or dropped with its connection). */
+static void
+http_complete_cb(struct evhttp_request *req, void *arg)
+{
+	struct pbd	*pbd = arg;
+
+	(void)req;
+	pbd->nreplying--;
+	if (pbd->stopping && pbd->idle_cb != NULL)
+		pbd->idle_cb(pbd);
+}
+
+static void
+http_send(struct pbd *pbd, struct evhttp_request *req, int code,
+    const char *reason, struct evbuffer *buf)
+{
+	pbd->nreplying++;
+	evhttp_request_set_on_complete_cb(req, http_complete_cb, pbd);
+	evhttp_send_reply(req, code, reason, buf);
+	evbuffer_free(buf);
+}
+
+void
+http_send_text(struct pbd *pbd, struct evhttp_request *req, int code,
+    const char *reason, const char *body)
+{
+	struct evbuffer	*buf;
+
+	if ((buf = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new failed");
+	evbuffer_add_printf(buf, "%s\n", body);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; charset=utf-8");
+	http_send(pbd, req, code, reason, buf);
+}
+
+void
+http_send_xml_take(struct pbd *pbd, struct evhttp_request *req, char *doc,
+    size_t len)
+{
+	struct evbuffer	*buf;
+
+	if ((buf = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new failed");
+	evbuffer_add(buf, doc, len);
+	free(doc);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/xml; charset=utf-8");
+	http_send(pbd, req, 200, "OK", buf);
+}
+
+/* The peer's address as text ("unix" for a unix socket). */
+static void
+http_peer(struct evhttp_request *req, char *buf, size_t len)
+{
+	struct evhttp_connection	*evcon;
+	const struct sockaddr		*sa;
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	snprintf(buf, len, "unknown");
+	if ((evcon = evhttp_request_get_connection(req)) == NULL ||
+	    (sa = evhttp_connection_get_addr(evcon)) == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, buf, len);
+	} else if (sa->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, buf, len);
+	} else if (sa->sa_family == AF_UNIX)
+		snprintf(buf, len, "unix");
+}
+
+static void
+http_refuse(struct http *h, struct evhttp_request *req, const char *client,
+    int code,
+    const char *reason, const char *body)
+{
+	const char	*uri = evhttp_request_get_uri(req);
+	char		 status[8];
+
+	snprintf(status, sizeof(status), "%d", code);
+	log_event(LOG_INFO, "http.refused", "status", status, "client", client,
+	    "uri", uri, NULL);
+	http_send_text(h->pbd, req, code, reason, body);
+}
+
+static void
+http_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct http		*h = arg;
+	struct evbuffer		*in;
+	const struct evhttp_uri	*uri;
+	const char		*path;
+	char			 client[INET6_ADDRSTRLEN + 8];
+	size_t			 len;
+	unsigned char		*body;
+
+	http_peer(req, client, sizeof(client));
+	if (h->pbd->stopping) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		http_refuse(h, req, client, 503, "Service Unavailable",
+		    "pingbackd is shutting down");
+		return;
+	}
+	uri = evhttp_request_get_evhttp_uri(req);
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (path == NULL || strcmp(path, h->xmlrpc_path) != 0) {
+		http_refuse(h, req, client, 404, "Not Found",
+		    "not found: the XML-RPC endpoint is elsewhere");
+		return;
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "POST");
+		http_refuse(h, req, client, 405, "Method Not Allowed",
+		    "XML-RPC server accepts POST requests only.");
+		return;
+	}
+	in = evhttp_request_get_input_buffer(req);
+	len = evbuffer_get_length(in);
+	if (len > h->max_body) {
+		http_refuse(h, req, client, 413, "Payload Too Large",
+		    "request body too large");
+		return;
+	}
+	if ((body = evbuffer_pullup(in, -1)) == NULL && len > 0)
+		fatalx("evbuffer_pullup failed");
+	pingback_handle(h->pbd, req, (const char *)body, len, client);
+}

@@ -1,1 +1,484 @@
-/* placeholder: being written */
+/*
+ * One XML-RPC request from arrival to answer.  A pingback.ping walks
+ * received -> admitted -> (target check) -> fetching -> verified ->
+ * stored -> answered; any step may end it with a fault.  The HTTP
+ * request stays unanswered (and the loop free) while a fetch runs.
+ */
+#include "config.h"
+
+#include <sys/random.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "pbd.h"
+#include "daemon.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define MSG_SOURCE	"The source URI does not exist or could not be fetched."
+#define MSG_NO_LINK	"The source URI does not contain a link to the target " \
+			"URI, and so cannot be used as a source."
+#define MSG_NO_TARGET	"The specified target URI does not exist."
+#define MSG_BAD_TARGET	"The specified target URI cannot be used as a target."
+#define MSG_SAME	"The source URI and the target URI cannot be the same."
+#define MSG_DUPLICATE	"The pingback has already been registered."
+#define MSG_DENIED	"Access denied: too many requests from this address; " \
+			"try again later."
+#define MSG_STORE	"The comment store failed; try again later."
+
+struct pingback {
+	TAILQ_ENTRY(pingback)	 entry;
+	struct pbd		*pbd;
+	struct evhttp_request	*req;
+	char			 id[17];
+	char			 client[64];
+	struct timespec		 start;
+	time_t			 received_at;
+
+	struct xr_call		 call;
+	int			 decoded;	/* call is valid */
+	char			*source_norm;
+	char			*target_norm;
+	char			*default_status;
+	struct fetch		*fetch;
+	struct event		*retry;		/* store busy */
+	int			 tries;
+	struct verify_result	 vr;
+};
+
+static void	pingback_store(struct pingback *);
+
+static struct pingback *
+pingback_new(struct pbd *pbd, struct evhttp_request *req, const char *client)
+{
+	struct pingback	*pb;
+	uint8_t		 rnd[8];
+	size_t		 i;
+
+	pb = xcalloc(1, sizeof(*pb));
+	pb->pbd = pbd;
+	pb->req = req;
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		fatal("getrandom");
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(pb->id + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(pb->client, sizeof(pb->client), "%s", client);
+	clock_gettime(CLOCK_MONOTONIC, &pb->start);
+	pb->received_at = time(NULL);
+	TAILQ_INSERT_TAIL(&pbd->pingbacks, pb, entry);
+	pbd->ninflight++;
+	return (pb);
+}
+
+/* The single destructor: cancels whatever is pending, from any state. */
+static void
+pingback_free(struct pingback *pb)
+{
+	struct pbd	*pbd = pb->pbd;
+
+	if (pb->fetch != NULL)
+		fetch_cancel(pb->fetch);
+	if (pb->retry != NULL)
+		event_free(pb->retry);
+	TAILQ_REMOVE(&pbd->pingbacks, pb, entry);
+	pbd->ninflight--;
+	xr_call_free(&pb->call);
+	verify_result_free(&pb->vr);
+	free(pb->source_norm);
+	free(pb->target_norm);
+	free(pb->default_status);
+	free(pb);
+	if (pbd->stopping && pbd->idle_cb != NULL)
+		pbd->idle_cb(pbd);
+}
+
+void
+pingback_free_all(struct pbd *pbd)
+{
+	struct pingback	*pb;
+
+	while ((pb = TAILQ_FIRST(&pbd->pingbacks)) != NULL) {
+		if (pb->req != NULL)
+			http_send_text(pbd, pb->req, 503, "Service Unavailable",
+			    "pingbackd is shutting down");
+		pb->req = NULL;
+		pingback_free(pb);
+	}
+}
+
+static const char *
+pingback_method(const struct pingback *pb)
+{
+	if (!pb->decoded)
+		return (NULL);
+	switch (pb->call.method) {
+	case XR_PING:
+		return ("pingback.ping");
+	case XR_GET_PINGBACKS:
+		return ("pingback.extensions.getPingbacks");
+	case XR_LIST_METHODS:
+		return ("system.listMethods");
+	}
+	return ("unknown");
+}
+
+static void
+pingback_ms(const struct pingback *pb, char *buf, size_t len)
+{
+	struct timespec	 now;
+	long long	 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(now.tv_sec - pb->start.tv_sec) * 1000 +
+	    (now.tv_nsec - pb->start.tv_nsec) / 1000000;
+	snprintf(buf, len, "%lld", ms);
+}
+
+/* Answer with a serialised document (taken) and log the outcome. */
+static void
+pingback_answer(struct pingback *pb, char *doc, size_t len)
+{
+	if (pb->req != NULL)
+		http_send_xml_take(pb->pbd, pb->req, doc, len);
+	else
+		free(doc);
+	pb->req = NULL;
+	pingback_free(pb);
+}
+
+/* End with a fault: one log line, then the answer. */
+static void
+pingback_fault(struct pingback *pb, int code, const char *msg,
+    const char *reason)
+{
+	char	*doc, ms[24], fault[12];
+	size_t	 len;
+
+	pingback_ms(pb, ms, sizeof(ms));
+	snprintf(fault, sizeof(fault), "%d", code);
+	pb->pbd->rejected++;
+	log_event(LOG_INFO, pb->decoded && pb->call.method == XR_PING ?
+	    "pingback.rejected" :
+	    "xmlrpc.fault", "id", pb->id, "method", pingback_method(pb),
+	    "source", pb->call.source, "target", pb->call.target,
+	    "url", pb->call.url, "client", pb->client, "fault", fault,
+	    "reason", reason, "ms", ms, NULL);
+	doc = xr_encode_fault(code, msg, &len);
+	pingback_answer(pb, doc, len);
+}
+
+static void
+pingback_succeed(struct pingback *pb, int64_t row)
+{
+	char	*doc, *msg, ms[24], rowid[24];
+	size_t	 len;
+
+	pingback_ms(pb, ms, sizeof(ms));
+	snprintf(rowid, sizeof(rowid), "%lld", (long long)row);
+	pb->pbd->accepted++;
+	log_event(LOG_INFO, "pingback.accepted", "id", pb->id,
+	    "method", "pingback.ping", "source", pb->call.source,
+	    "target", pb->call.target, "client", pb->client,
+	    "title", pb->vr.title, "ms", ms, "row", rowid, NULL);
+	xasprintf(&msg, "Pingback from %s to %s registered. "
+	    "Keep the web talking! :-)", pb->call.source, pb->call.target);
+	doc = xr_encode_string(msg, &len);
+	free(msg);
+	pingback_answer(pb, doc, len);
+}
+
+static void
+pingback_retry_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pingback	*pb = arg;
+
+	(void)fd;
+	(void)ev;
+	pingback_store(pb);
+}
+
+/* Insert the verified mention; a locked store is retried from a timer. */
+static void
+pingback_store(struct pingback *pb)
+{
+	struct mention	 m;
+	struct timeval	 tv = { 0, PBD_STORE_BUSY_RETRY_MS * 1000 };
+	char		*cause = NULL, reason[160];
+	int64_t		 row = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = "pingback";
+	m.source = pb->call.source;
+	m.target = pb->call.target;
+	m.source_norm = pb->source_norm;
+	m.target_norm = pb->target_norm;
+	m.title = pb->vr.title != NULL ? pb->vr.title : "";
+	m.excerpt = pb->vr.excerpt != NULL ? pb->vr.excerpt : "";
+	m.status = pb->default_status;
+	m.client_ip = pb->client;
+	m.received_at = pb->received_at;
+	switch (store_insert(pb->pbd->store, &m, &row, &cause)) {
+	case STORE_OK:
+		pingback_succeed(pb, row);
+		break;
+	case STORE_DUPLICATE:
+		pingback_fault(pb, PB_FAULT_ALREADY_REGISTERED, MSG_DUPLICATE,
+		    "duplicate");
+		break;
+	case STORE_BUSY:
+		if (++pb->tries < PBD_STORE_BUSY_TRIES) {
+			if (pb->retry == NULL && (pb->retry = evtimer_new(
+			    pb->pbd->base, pingback_retry_cb, pb)) == NULL)
+				fatalx("evtimer_new failed");
+			evtimer_add(pb->retry, &tv);
+			break;
+		}
+		log_event(LOG_WARNING, "store.busy", "id", pb->id,
+		    "path", pb->pbd->conf->store_path, NULL);
+		pingback_fault(pb, PB_FAULT_UPSTREAM, MSG_STORE,
+		    "store locked");
+		break;
+	case STORE_ERROR:
+		snprintf(reason, sizeof(reason), "store: %s",
+		    cause != NULL ? cause : "error");
+		log_event(LOG_ERR, "store.error", "id", pb->id,
+		    "path", pb->pbd->conf->store_path, "error", cause, NULL);
+		pingback_fault(pb, PB_FAULT_UPSTREAM, MSG_STORE, reason);
+		break;
+	}
+	free(cause);
+}
+
+/* Map a failed fetch to a reason for the log; clients see one message. */
+static void
+pingback_fetch_reason(const struct fetch_result *res, char *buf, size_t len)
+{
+	switch (res->status) {
+	case FETCH_HTTP_ERROR:
+		snprintf(buf, len, "http %ld", res->http_code);
+		break;
+	case FETCH_TIMEOUT:
+		snprintf(buf, len, "timeout");
+		break;
+	case FETCH_TOO_LARGE:
+		snprintf(buf, len, "too large");
+		break;
+	default:
+		snprintf(buf, len, "%s", res->error != NULL ? res->error :
+		    "fetch failed");
+		break;
+	}
+}
+
+static void
+pingback_source_cb(const struct fetch_result *res, void *arg)
+{
+	struct pingback	*pb = arg;
+	const char	*cause = NULL;
+	char		 reason[160];
+
+	pb->fetch = NULL;
+	if (res->status != FETCH_OK) {
+		pingback_fetch_reason(res, reason, sizeof(reason));
+		pingback_fault(pb, PB_FAULT_SOURCE_UNREACHABLE, MSG_SOURCE,
+		    reason);
+		return;
+	}
+	if (!verify_is_html(res->content_type)) {
+		pingback_fault(pb, PB_FAULT_SOURCE_UNREACHABLE, MSG_SOURCE,
+		    "not html");
+		return;
+	}
+	if (verify_page(res->body, res->len, res->content_type,
+	    res->final_url, pb->target_norm, &pb->vr, &cause) == -1) {
+		snprintf(reason, sizeof(reason), "unparseable: %s",
+		    cause != NULL ? cause : "?");
+		pingback_fault(pb, PB_FAULT_SOURCE_UNREACHABLE, MSG_SOURCE,
+		    reason);
+		return;
+	}
+	if (!pb->vr.linked) {
+		pingback_fault(pb, PB_FAULT_NO_LINK, MSG_NO_LINK, "no link");
+		return;
+	}
+	pingback_store(pb);
+}
+
+static void
+pingback_fetch_source(struct pingback *pb)
+{
+	pb->fetch = fetch_start(pb->pbd->fetch, pb->call.source, 0,
+	    pingback_source_cb, pb);
+	if (pb->fetch == NULL)
+		pingback_fault(pb, PB_FAULT_SOURCE_UNREACHABLE, MSG_SOURCE,
+		    "bad url");
+}
+
+static void
+pingback_target_cb(const struct fetch_result *res, void *arg)
+{
+	struct pingback	*pb = arg;
+	char		 reason[160];
+
+	pb->fetch = NULL;
+	if (res->status != FETCH_OK) {
+		pingback_fetch_reason(res, reason, sizeof(reason));
+		pingback_fault(pb, PB_FAULT_TARGET_MISSING, MSG_NO_TARGET,
+		    reason);
+		return;
+	}
+	pingback_fetch_source(pb);
+}
+
+/* Admission of pingback.ping: everything that needs no fetch. */
+static void
+pingback_ping(struct pingback *pb)
+{
+	struct pbd	*pbd = pb->pbd;
+	const char	*cause = NULL;
+	char		*err = NULL, reason[160];
+	int		 rc;
+
+	pb->target_norm = url_normalize(pb->call.target, &cause);
+	if (pb->target_norm == NULL) {
+		snprintf(reason, sizeof(reason), "bad target: %s", cause);
+		pingback_fault(pb, PB_FAULT_TARGET_INVALID, MSG_BAD_TARGET,
+		    reason);
+		return;
+	}
+	if (!conf_target_allowed(pbd->conf, pb->target_norm)) {
+		pingback_fault(pb, PB_FAULT_TARGET_INVALID, MSG_BAD_TARGET,
+		    "target not allowed");
+		return;
+	}
+	pb->source_norm = url_normalize(pb->call.source, &cause);
+	if (pb->source_norm == NULL) {
+		snprintf(reason, sizeof(reason), "bad source: %s", cause);
+		pingback_fault(pb, PB_FAULT_SOURCE_UNREACHABLE, MSG_SOURCE,
+		    reason);
+		return;
+	}
+	if (strcmp(pb->source_norm, pb->target_norm) == 0) {
+		pingback_fault(pb, PB_FAULT_TARGET_INVALID, MSG_SAME,
+		    "source is target");
+		return;
+	}
+	rc = store_exists(pbd->store, pb->source_norm, pb->target_norm, &err);
+	if (rc != 0) {
+		if (rc == 1)
+			pingback_fault(pb, PB_FAULT_ALREADY_REGISTERED,
+			    MSG_DUPLICATE, "duplicate");
+		else {
+			log_event(LOG_ERR, "store.error", "id", pb->id,
+			    "error", err, NULL);
+			pingback_fault(pb, PB_FAULT_UPSTREAM, MSG_STORE,
+			    "store error");
+		}
+		free(err);
+		return;
+	}
+	pb->default_status = xstrdup(pbd->conf->default_status);
+	if (!pbd->conf->require_existing) {
+		pingback_fetch_source(pb);
+		return;
+	}
+	pb->fetch = fetch_start(pbd->fetch, pb->target_norm, FETCH_TRUSTED,
+	    pingback_target_cb, pb);
+	if (pb->fetch == NULL)
+		pingback_fault(pb, PB_FAULT_TARGET_MISSING, MSG_NO_TARGET,
+		    "bad url");
+}
+
+static void
+pingback_list_methods(struct pingback *pb)
+{
+	static char *const methods[] = {
+		"pingback.ping",
+		"pingback.extensions.getPingbacks",
+		"system.listMethods",
+	};
+	char	*doc, ms[24];
+	size_t	 len;
+
+	pingback_ms(pb, ms, sizeof(ms));
+	log_event(LOG_INFO, "xmlrpc.ok", "id", pb->id, "method",
+	    pingback_method(pb), "client", pb->client, "ms", ms, NULL);
+	doc = xr_encode_strings(methods, sizeof(methods) / sizeof(methods[0]),
+	    &len);
+	pingback_answer(pb, doc, len);
+}
+
+static void
+pingback_get_pingbacks(struct pingback *pb)
+{
+	const char	*cause = NULL;
+	char		*norm, *err = NULL, **list = NULL, *doc, ms[24], n[24];
+	size_t		 nlist = 0, len;
+
+	norm = url_normalize(pb->call.url, &cause);
+	if (norm == NULL || !conf_target_allowed(pb->pbd->conf, norm)) {
+		free(norm);
+		pingback_fault(pb, PB_FAULT_TARGET_INVALID, MSG_BAD_TARGET,
+		    "target not allowed");
+		return;
+	}
+	if (store_sources(pb->pbd->store, norm, &list, &nlist, &err) == -1) {
+		log_event(LOG_ERR, "store.error", "id", pb->id, "error", err,
+		    NULL);
+		free(err);
+		free(norm);
+		pingback_fault(pb, PB_FAULT_UPSTREAM, MSG_STORE, "store error");
+		return;
+	}
+	free(norm);
+	pingback_ms(pb, ms, sizeof(ms));
+	snprintf(n, sizeof(n), "%zu", nlist);
+	log_event(LOG_INFO, "xmlrpc.ok", "id", pb->id, "method",
+	    pingback_method(pb), "url", pb->call.url, "client", pb->client,
+	    "count", n, "ms", ms, NULL);
+	doc = xr_encode_strings(list, nlist, &len);
+	store_free_list(list, nlist);
+	pingback_answer(pb, doc, len);
+}
+
+void
+pingback_handle(struct pbd *pbd, struct evhttp_request *req,
+    const char *body, size_t len, const char *client)
+{
+	struct pingback	*pb;
+	struct timespec	 now;
+	char		*msg = NULL;
+	int		 code;
+
+	pb = pingback_new(pbd, req, client);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!rl_take(pbd->rl, client, (double)now.tv_sec +
+	    now.tv_nsec / 1e9)) {
+		pingback_fault(pb, PB_FAULT_ACCESS_DENIED, MSG_DENIED,
+		    "rate limited");
+		return;
+	}
+	if (xr_decode(body, len, &pb->call, &code, &msg) == -1) {
+		pingback_fault(pb, code, msg, msg);
+		free(msg);
+		return;
+	}
+	pb->decoded = 1;
+	switch (pb->call.method) {
+	case XR_PING:
+		pingback_ping(pb);
+		break;
+	case XR_GET_PINGBACKS:
+		pingback_get_pingbacks(pb);
+		break;
+	case XR_LIST_METHODS:
+		pingback_list_methods(pb);
+		break;
+	}
+}

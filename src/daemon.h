@@ -1,0 +1,61 @@
+/*
+ * The daemon proper: the state shared by main.c, http.c and pingback.c.
+ * Library modules (fetch, verify, store, ...) know nothing of it.
+ */
+#ifndef PBD_DAEMON_H
+#define PBD_DAEMON_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+struct evhttp_request;
+struct pingback;
+
+TAILQ_HEAD(pingback_list, pingback);
+
+struct pbd {
+	struct event_base	*base;
+	struct conf		*conf;
+	struct http		*http;
+	struct fetch_ctx	*fetch;
+	struct store		*store;
+	struct ratelimit	*rl;
+	struct pingback_list	 pingbacks;	/* in flight */
+	size_t			 ninflight;
+	size_t			 nreplying;	/* answers not yet written */
+	int			 stopping;
+	void			(*idle_cb)(struct pbd *); /* checks both */
+
+	/* counters, for status lines */
+	uint64_t		 accepted;
+	uint64_t		 rejected;
+};
+
+/* http.c */
+struct http	*http_new(struct pbd *);
+/*
+ * Make the listeners exactly specs[]: keep those already bound, bind
+ * the new ones, then close the rest.  On failure nothing changes.
+ */
+int		 http_set_listeners(struct http *, char *const *specs,
+		    size_t n, char **cause);
+void		 http_apply(struct http *, const struct conf *);
+void		 http_stop_accepting(struct http *);
+void		 http_free(struct http *);
+/* Send an HTTP error with a short text body. */
+void		 http_send_text(struct pbd *, struct evhttp_request *, int code,
+		    const char *reason, const char *body);
+/* Send a 200 text/xml XML-RPC response; takes ownership of doc. */
+void		 http_send_xml_take(struct pbd *, struct evhttp_request *,
+		    char *doc,
+		    size_t len);
+
+/* pingback.c */
+/* Handle one XML-RPC POST; the request is answered later. */
+void		 pingback_handle(struct pbd *, struct evhttp_request *,
+		    const char *body, size_t len, const char *client);
+/* Free every request in flight without answering (teardown). */
+void		 pingback_free_all(struct pbd *);
+
+#endif
