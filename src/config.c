@@ -1,1 +1,949 @@
-/* placeholder: being written */
+/*
+ * The configuration file: INI, parsed by inih.
+ *
+ * inih does the lexing; a reader function of ours feeds it one line at
+ * a time, so we always know the current line number (the Debian build
+ * of inih passes none to the handler) and can report every error as
+ * "file:line: message".  The reader also classifies each line the way
+ * inih will, which lets us report unknown or malformed section headers
+ * and all syntax errors, not only the first one inih returns.  Errors
+ * are collected and parsing goes on; the load fails at the end if there
+ * was any, so a new configuration is never half-applied.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "log.h"
+#include "pbd.h"
+#include "xmalloc.h"
+
+#define CONF_LISTEN_DEFAULT	"127.0.0.1:8080"
+#define CONF_MAX_STRING		1024	/* user_agent, xmlrpc_path */
+
+struct conf_parse;
+struct conf_key;
+typedef void	(*conf_set_cb)(struct conf_parse *, const struct conf_key *,
+		    const char *);
+
+struct conf_key {
+	const char	*section;
+	const char	*name;
+	conf_set_cb	 set;
+	int		 list;		/* may repeat and continue on lines */
+	long long	 min;
+	long long	 max;
+	size_t		 off;		/* numbers: the field in struct conf */
+};
+
+struct conf_err {
+	int		 line;		/* 0: about the whole file */
+	char		*text;
+};
+
+/* Parser state, shared by the line reader and the inih handler. */
+struct conf_parse {
+	struct conf	*conf;
+	const char	*file;
+	FILE		*fp;
+	char		*buf;		/* getline's */
+	size_t		 bufsz;
+	int		 lineno;
+	int		 read_errno;
+
+	/* What inih is about to do with the current line. */
+	int		 continuation;	/* indented: continues prev. value */
+	int		 has_prev;	/* inih's prev_name is set */
+	int		 skip;		/* unknown or bad section: ignore keys */
+	int		 prev_ignored;	/* previous key was unknown */
+	int		 listen_set;	/* drop the default listen */
+
+	struct conf_err	*errs;
+	size_t		 nerrs;
+};
+
+static void	conf_set_long(struct conf_parse *, const struct conf_key *,
+		    const char *);
+static void	conf_set_size(struct conf_parse *, const struct conf_key *,
+		    const char *);
+static void	conf_set_bool(struct conf_parse *, const struct conf_key *,
+		    const char *);
+static void	conf_set_listen(struct conf_parse *, const struct conf_key *,
+		    const char *);
+static void	conf_set_public_url(struct conf_parse *,
+		    const struct conf_key *, const char *);
+static void	conf_set_xmlrpc_path(struct conf_parse *,
+		    const struct conf_key *, const char *);
+static void	conf_set_allow(struct conf_parse *, const struct conf_key *,
+		    const char *);
+static void	conf_set_networks(struct conf_parse *,
+		    const struct conf_key *, const char *);
+static void	conf_set_user_agent(struct conf_parse *,
+		    const struct conf_key *, const char *);
+static void	conf_set_store_path(struct conf_parse *,
+		    const struct conf_key *, const char *);
+static void	conf_set_status(struct conf_parse *, const struct conf_key *,
+		    const char *);
+static void	conf_set_rate(struct conf_parse *, const struct conf_key *,
+		    const char *);
+static void	conf_set_level(struct conf_parse *, const struct conf_key *,
+		    const char *);
+static void	conf_set_format(struct conf_parse *, const struct conf_key *,
+		    const char *);
+
+#define CONF_NUM(s, n, fn, lo, hi, field) \
+	{ s, n, fn, 0, lo, hi, offsetof(struct conf, field) }
+#define CONF_FN(s, n, fn, list) \
+	{ s, n, fn, list, 0, 0, 0 }
+
+static const struct conf_key conf_keys[] = {
+	CONF_FN("server", "listen", conf_set_listen, 1),
+	CONF_FN("server", "public_url", conf_set_public_url, 0),
+	CONF_FN("server", "xmlrpc_path", conf_set_xmlrpc_path, 0),
+	CONF_NUM("server", "max_body", conf_set_size, PBD_MIN_BODY_BYTES,
+	    PBD_MAX_BODY_LIMIT_BYTES, max_body),
+	CONF_FN("targets", "allow", conf_set_allow, 1),
+	CONF_NUM("targets", "require_existing", conf_set_bool, 0, 1,
+	    require_existing),
+	CONF_NUM("fetch", "timeout", conf_set_long, 1, 300, fetch_timeout),
+	CONF_NUM("fetch", "max_bytes", conf_set_size, 1024, 67108864,
+	    fetch_max_bytes),
+	CONF_NUM("fetch", "max_redirects", conf_set_long, 0, 20,
+	    fetch_max_redirects),
+	CONF_FN("fetch", "allow_networks", conf_set_networks, 1),
+	CONF_NUM("fetch", "max_concurrent", conf_set_long, 1, 100000,
+	    fetch_max_concurrent),
+	CONF_NUM("fetch", "max_per_host", conf_set_long, 1, 10000,
+	    fetch_max_per_host),
+	CONF_FN("fetch", "user_agent", conf_set_user_agent, 0),
+	CONF_FN("store", "path", conf_set_store_path, 0),
+	CONF_FN("store", "default_status", conf_set_status, 0),
+	CONF_FN("limits", "client_rate", conf_set_rate, 0),
+	CONF_NUM("limits", "client_burst", conf_set_long, 0, 1000000,
+	    client_burst),
+	CONF_FN("log", "level", conf_set_level, 0),
+	CONF_FN("log", "format", conf_set_format, 0),
+};
+#define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+/* Record "file:line: message" (or "file: message" for line 0). */
+static void __attribute__((format(printf, 3, 4)))
+conf_error(struct conf_parse *p, int line, const char *fmt, ...)
+{
+	struct conf_err	*e;
+	char		 msg[1024];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->errs = xreallocarray(p->errs, p->nerrs + 1, sizeof(*p->errs));
+	e = &p->errs[p->nerrs++];
+	e->line = line;
+	if (line > 0)
+		xasprintf(&e->text, "%s:%d: %s", p->file, line, msg);
+	else
+		xasprintf(&e->text, "%s: %s", p->file, msg);
+}
+
+/* Copy a value for an error message, controls replaced by '?'. */
+static const char *
+conf_vis(char *buf, size_t len, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i + 1 < len && s[i] != '\0'; i++)
+		buf[i] = iscntrl((unsigned char)s[i]) ? '?' : s[i];
+	buf[i] = '\0';
+	return (buf);
+}
+
+/* Record an error about key k's value: "[section] key: message". */
+static void __attribute__((format(printf, 3, 4)))
+conf_bad(struct conf_parse *p, const struct conf_key *k, const char *fmt,
+    ...)
+{
+	char	 msg[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	conf_error(p, p->lineno, "[%s] %s: %s", k->section, k->name, msg);
+}
+
+/*
+ * Parse a whole decimal integer in min..max, strtonum style.  Return 0,
+ * or -1 after recording the error.
+ */
+static int
+conf_number(struct conf_parse *p, const struct conf_key *k, const char *v,
+    long long *out)
+{
+	char		 vis[256], *end;
+	long long	 n;
+
+	if (*v == '\0') {
+		conf_bad(p, k, "empty value (expected a number in %lld..%lld)",
+		    k->min, k->max);
+		return (-1);
+	}
+	conf_vis(vis, sizeof(vis), v);
+	/* Digits, with an optional '-' so that "-1" is out of range. */
+	if (!isdigit((unsigned char)v[v[0] == '-']))
+		goto nan;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (*end != '\0')
+		goto nan;
+	if (errno == ERANGE || n < k->min || n > k->max) {
+		conf_bad(p, k, "\"%s\" is out of range %lld..%lld", vis,
+		    k->min, k->max);
+		return (-1);
+	}
+	*out = n;
+	return (0);
+nan:
+	conf_bad(p, k, "\"%s\" is not a number", vis);
+	return (-1);
+}
+
+static void
+conf_set_long(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	long long	 n;
+
+	if (conf_number(p, k, v, &n) == 0)
+		*(long *)(void *)((char *)p->conf + k->off) = (long)n;
+}
+
+static void
+conf_set_size(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	long long	 n;
+
+	if (conf_number(p, k, v, &n) == 0)
+		*(size_t *)(void *)((char *)p->conf + k->off) = (size_t)n;
+}
+
+static void
+conf_set_bool(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	int		*field = (int *)(void *)((char *)p->conf + k->off);
+	char		 vis[256];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*field = 1;
+			return;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*field = 0;
+			return;
+		}
+	}
+	conf_bad(p, k, "\"%s\" is not a boolean (yes/no, true/false, on/off, "
+	    "1/0)", conf_vis(vis, sizeof(vis), v));
+}
+
+/* Return why s is not a valid listen address, or NULL. */
+static const char *
+conf_listen_check(const char *s)
+{
+	struct sockaddr_un	 sun;
+	struct in6_addr		 in6;
+	char			 host[INET6_ADDRSTRLEN + 1];
+	const char		*port, *end;
+	size_t			 len, i;
+	long			 n;
+
+	if (strncmp(s, "unix:", 5) == 0) {
+		if (s[5] != '/')
+			return ("the socket path must be absolute");
+		if (strlen(s + 5) >= sizeof(sun.sun_path))
+			return ("the socket path is too long");
+		return (NULL);
+	}
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL)
+			return ("no closing ']'");
+		len = end - (s + 1);
+		if (len == 0 || len >= sizeof(host))
+			return ("bad IPv6 address");
+		memcpy(host, s + 1, len);
+		host[len] = '\0';
+		if (inet_pton(AF_INET6, host, &in6) != 1)
+			return ("bad IPv6 address");
+		if (end[1] != ':')
+			return ("no port (expected [v6]:port)");
+		port = end + 2;
+	} else {
+		if ((port = strrchr(s, ':')) == NULL)
+			return ("no port (expected host:port, [v6]:port or "
+			    "unix:/path)");
+		if (port == s)
+			return ("empty host");
+		if (memchr(s, ':', port - s) != NULL)
+			return ("an IPv6 address must be in brackets");
+		for (i = 0; s + i < port; i++)
+			if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+			    s[i] != '-')
+				return ("bad character in host name");
+		port++;
+	}
+	if (*port == '\0')
+		return ("empty port");
+	for (n = 0, i = 0; port[i] != '\0'; i++) {
+		if (!isdigit((unsigned char)port[i]))
+			return ("the port is not a number");
+		if ((n = n * 10 + (port[i] - '0')) > 65535)
+			return ("the port is out of range 0..65535");
+	}
+	return (NULL);
+}
+
+/* Call fn on each space-separated word of v; return the word count. */
+static size_t
+conf_words(struct conf_parse *p, const struct conf_key *k, const char *v,
+    conf_set_cb fn)
+{
+	char	*copy, *word, *last;
+	size_t	 n = 0;
+
+	copy = xstrdup(v);
+	for (word = strtok_r(copy, " \t", &last); word != NULL;
+	    word = strtok_r(NULL, " \t", &last)) {
+		fn(p, k, word);
+		n++;
+	}
+	free(copy);
+	return (n);
+}
+
+/* Append s to a string list. */
+static void
+conf_list_add(char ***list, size_t *n, const char *s)
+{
+	*list = xreallocarray(*list, *n + 1, sizeof(**list));
+	(*list)[(*n)++] = xstrdup(s);
+}
+
+static void
+conf_list_free(char **list, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* Return 1 if s is in the list. */
+static int
+conf_list_has(char **list, size_t n, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return (1);
+	return (0);
+}
+
+static void
+conf_add_listen(struct conf_parse *p, const struct conf_key *k,
+    const char *word)
+{
+	struct conf	*c = p->conf;
+	const char	*why;
+	char		 vis[256];
+
+	conf_vis(vis, sizeof(vis), word);
+	if ((why = conf_listen_check(word)) != NULL) {
+		conf_bad(p, k, "\"%s\" is not a valid address: %s", vis, why);
+		return;
+	}
+	if (conf_list_has(c->listen, c->nlisten, word)) {
+		conf_bad(p, k, "\"%s\" is given twice", vis);
+		return;
+	}
+	conf_list_add(&c->listen, &c->nlisten, word);
+}
+
+static void
+conf_set_listen(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	struct conf	*c = p->conf;
+
+	if (!p->listen_set) {
+		conf_list_free(c->listen, c->nlisten);
+		c->listen = NULL;
+		c->nlisten = 0;
+		p->listen_set = 1;
+	}
+	if (conf_words(p, k, v, conf_add_listen) == 0)
+		conf_bad(p, k, "empty value (expected host:port, [v6]:port or "
+		    "unix:/path)");
+}
+
+/*
+ * Normalise v if it is an absolute http or https URL; otherwise return
+ * NULL after recording the error.
+ */
+static char *
+conf_url(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	const char	*cause = NULL;
+	char		 vis[256], *norm;
+
+	conf_vis(vis, sizeof(vis), v);
+	if (strncasecmp(v, "http://", 7) != 0 &&
+	    strncasecmp(v, "https://", 8) != 0) {
+		conf_bad(p, k, "\"%s\" is not an absolute http(s) URL", vis);
+		return (NULL);
+	}
+	if ((norm = url_normalize(v, &cause)) == NULL) {
+		conf_bad(p, k, "\"%s\" is not an absolute http(s) URL (%s)",
+		    vis, cause != NULL ? cause : "bad URL");
+		return (NULL);
+	}
+	return (norm);
+}
+
+static void
+conf_set_public_url(struct conf_parse *p, const struct conf_key *k,
+    const char *v)
+{
+	char	*norm, *s, vis[256];
+	size_t	 len;
+
+	if ((norm = conf_url(p, k, v)) == NULL)
+		return;
+	free(norm);
+	if (strpbrk(v, "?# \t") != NULL) {
+		conf_bad(p, k, "\"%s\" must have no query, fragment or spaces",
+		    conf_vis(vis, sizeof(vis), v));
+		return;
+	}
+	/* Stored without trailing '/': xmlrpc_path is appended to it. */
+	s = xstrdup(v);
+	for (len = strlen(s); len > 0 && s[len - 1] == '/'; len--)
+		s[len - 1] = '\0';
+	free(p->conf->public_url);
+	p->conf->public_url = s;
+}
+
+static void
+conf_set_xmlrpc_path(struct conf_parse *p, const struct conf_key *k,
+    const char *v)
+{
+	char		 vis[256];
+	const char	*s;
+
+	conf_vis(vis, sizeof(vis), v);
+	if (v[0] != '/') {
+		conf_bad(p, k, "\"%s\" does not start with '/'", vis);
+		return;
+	}
+	if (strlen(v) > CONF_MAX_STRING) {
+		conf_bad(p, k, "\"%s\" is too long", vis);
+		return;
+	}
+	for (s = v; *s != '\0'; s++) {
+		if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s) ||
+		    *s == '?' || *s == '#') {
+			conf_bad(p, k, "\"%s\" must be a path without spaces, "
+			    "query or fragment", vis);
+			return;
+		}
+	}
+	free(p->conf->xmlrpc_path);
+	p->conf->xmlrpc_path = xstrdup(v);
+}
+
+static void
+conf_add_allow(struct conf_parse *p, const struct conf_key *k,
+    const char *word)
+{
+	struct conf	*c = p->conf;
+	char		*norm;
+
+	if ((norm = conf_url(p, k, word)) == NULL)
+		return;
+	if (!conf_list_has(c->allow, c->nallow, norm))
+		conf_list_add(&c->allow, &c->nallow, norm);
+	free(norm);
+}
+
+static void
+conf_set_allow(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	conf_words(p, k, v, conf_add_allow);
+}
+
+static void
+conf_add_network(struct conf_parse *p, const struct conf_key *k,
+    const char *word)
+{
+	struct conf	*c = p->conf;
+	struct cidr	 net;
+	char		 vis[256];
+
+	memset(&net, 0, sizeof(net));
+	if (ng_parse_cidr(word, &net) == -1) {
+		conf_bad(p, k, "\"%s\" is not a network (address/prefix)",
+		    conf_vis(vis, sizeof(vis), word));
+		return;
+	}
+	c->allow_networks = xreallocarray(c->allow_networks,
+	    c->nallow_networks + 1, sizeof(*c->allow_networks));
+	c->allow_networks[c->nallow_networks++] = net;
+}
+
+/* An empty value adds nothing: no network is exempt from the guard. */
+static void
+conf_set_networks(struct conf_parse *p, const struct conf_key *k,
+    const char *v)
+{
+	conf_words(p, k, v, conf_add_network);
+}
+
+static void
+conf_set_user_agent(struct conf_parse *p, const struct conf_key *k,
+    const char *v)
+{
+	const char	*s;
+
+	if (*v == '\0') {
+		conf_bad(p, k, "empty value");
+		return;
+	}
+	if (strlen(v) > CONF_MAX_STRING) {
+		conf_bad(p, k, "the value is too long");
+		return;
+	}
+	for (s = v; *s != '\0'; s++) {
+		if (iscntrl((unsigned char)*s)) {
+			conf_bad(p, k, "the value has control characters");
+			return;
+		}
+	}
+	free(p->conf->user_agent);
+	p->conf->user_agent = xstrdup(v);
+}
+
+static void
+conf_set_store_path(struct conf_parse *p, const struct conf_key *k,
+    const char *v)
+{
+	if (*v == '\0') {
+		conf_bad(p, k, "empty value");
+		return;
+	}
+	free(p->conf->store_path);
+	p->conf->store_path = xstrdup(v);
+}
+
+static void
+conf_set_status(struct conf_parse *p, const struct conf_key *k,
+    const char *v)
+{
+	char	 vis[256];
+
+	if (strcmp(v, "pending") != 0 && strcmp(v, "approved") != 0) {
+		conf_bad(p, k, "\"%s\" is not pending or approved",
+		    conf_vis(vis, sizeof(vis), v));
+		return;
+	}
+	free(p->conf->default_status);
+	p->conf->default_status = xstrdup(v);
+}
+
+/* A decimal number (digits, optional fraction) in (0, 100000]. */
+static void
+conf_set_rate(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	const char	*s;
+	char		 vis[256];
+	double		 n = 0, scale = 1;
+	int		 digits = 0, dot = 0;
+
+	if (*v == '\0') {
+		conf_bad(p, k, "empty value (expected a number > 0 and "
+		    "<= 100000)");
+		return;
+	}
+	conf_vis(vis, sizeof(vis), v);
+	/* By hand, so that neither the locale nor hex floats matter. */
+	for (s = v; *s != '\0'; s++) {
+		if (*s == '.' && !dot) {
+			dot = 1;
+			continue;
+		}
+		if (!isdigit((unsigned char)*s) || n > 1e9) {
+			conf_bad(p, k, "\"%s\" is not a number", vis);
+			return;
+		}
+		digits++;
+		if (dot)
+			n += (*s - '0') * (scale /= 10);
+		else
+			n = n * 10 + (*s - '0');
+	}
+	if (digits == 0) {
+		conf_bad(p, k, "\"%s\" is not a number", vis);
+		return;
+	}
+	if (n <= 0 || n > 100000) {
+		conf_bad(p, k, "\"%s\" is out of range: must be > 0 and "
+		    "<= 100000", vis);
+		return;
+	}
+	p->conf->client_rate = n;
+}
+
+static void
+conf_set_level(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	char	 vis[256];
+	int	 level;
+
+	if ((level = log_level_parse(v)) == -1) {
+		conf_bad(p, k, "\"%s\" is not one of debug, info, notice, "
+		    "warning, err", conf_vis(vis, sizeof(vis), v));
+		return;
+	}
+	p->conf->log_level = level;
+}
+
+static void
+conf_set_format(struct conf_parse *p, const struct conf_key *k,
+    const char *v)
+{
+	char	 vis[256];
+
+	if (strcmp(v, "logfmt") == 0)
+		p->conf->log_format = LOG_FORMAT_LOGFMT;
+	else if (strcmp(v, "json") == 0)
+		p->conf->log_format = LOG_FORMAT_JSON;
+	else
+		conf_bad(p, k, "\"%s\" is not logfmt or json",
+		    conf_vis(vis, sizeof(vis), v));
+}
+
+/* Return 1 if name is one of our sections. */
+static int
+conf_known_section(const char *name, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < CONF_NKEYS; i++)
+		if (strlen(conf_keys[i].section) == len &&
+		    strncmp(conf_keys[i].section, name, len) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * inih's ini_find_chars_or_comment: the first of chars, or an inline
+ * comment (';' after white space), or the end.
+ */
+static const char *
+conf_find(const char *s, const char *chars)
+{
+	int	 was_space = 0;
+
+	while (*s != '\0' && strchr(chars, *s) == NULL &&
+	    !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return (s);
+}
+
+/*
+ * Look at a line before inih does, following its rules: record syntax
+ * errors and unknown sections, and note whether the line continues the
+ * previous key's value.
+ */
+static void
+conf_classify(struct conf_parse *p, const char *line)
+{
+	const char	*start = line, *end;
+	char		 vis[256];
+	size_t		 len;
+
+	p->continuation = 0;
+	if (p->lineno == 1 && strncmp(start, "\xEF\xBB\xBF", 3) == 0)
+		start += 3;
+	while (isspace((unsigned char)*start))
+		start++;
+	if (*start == '\0' || *start == ';' || *start == '#')
+		return;
+	if (p->has_prev && start > line) {
+		p->continuation = 1;
+		return;
+	}
+	conf_vis(vis, sizeof(vis), start);
+	if ((len = strlen(vis)) > 0 && vis[len - 1] == '\n')
+		vis[--len] = '\0';
+	if (*start == '[') {
+		end = conf_find(start + 1, "]");
+		if (*end != ']') {
+			conf_error(p, p->lineno, "syntax error: \"%s\": no "
+			    "closing ']'", vis);
+			p->skip = 1;
+			return;
+		}
+		p->has_prev = 0;
+		p->skip = !conf_known_section(start + 1, end - start - 1);
+		if (p->skip)
+			conf_error(p, p->lineno, "unknown section [%.*s]",
+			    (int)(end - start - 1), vis + 1);
+		return;
+	}
+	end = conf_find(start, "=:");
+	if (*end != '=' && *end != ':') {
+		conf_error(p, p->lineno, "syntax error: \"%s\": expected "
+		    "key = value", vis);
+		return;
+	}
+	p->has_prev = 1;
+}
+
+/*
+ * The ini_reader: fgets for inih, one whole line per call.  A line too
+ * long for inih's buffer is an error and reaches inih as an empty line,
+ * so that inih's line count stays ours.
+ */
+static char *
+conf_read_line(char *str, int num, void *arg)
+{
+	struct conf_parse	*p = arg;
+	ssize_t			 n;
+	size_t			 len;
+
+	if ((n = getline(&p->buf, &p->bufsz, p->fp)) == -1) {
+		if (ferror(p->fp))
+			p->read_errno = errno;
+		return (NULL);
+	}
+	p->lineno++;
+	len = n;
+	while (len > 0 && (p->buf[len - 1] == '\n' || p->buf[len - 1] == '\r'))
+		len--;
+	p->buf[len] = '\0';
+	if (memchr(p->buf, '\0', len) != NULL) {
+		conf_error(p, p->lineno, "NUL byte in line");
+		p->buf[0] = '\0';
+	} else if (num < 3 || len > (size_t)num - 3) {
+		conf_error(p, p->lineno, "line too long (more than %d bytes)",
+		    num - 3);
+		/* Keys after a lost section header would land elsewhere. */
+		if (p->buf[strspn(p->buf, " \t")] == '[')
+			p->skip = 1;
+		p->buf[0] = '\0';
+	}
+	snprintf(str, num, "%s\n", p->buf);
+	conf_classify(p, str);
+	return (str);
+}
+
+/* The ini_handler: validate one key; always go on (errors are ours). */
+static int
+conf_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct conf_parse	*p = arg;
+	const struct conf_key	*k = NULL;
+	char			 vis[256];
+	size_t			 i;
+
+	if (p->skip || (p->continuation && p->prev_ignored))
+		return (1);
+	p->prev_ignored = 1;
+	conf_vis(vis, sizeof(vis), name);
+	if (*section == '\0') {
+		conf_error(p, p->lineno, "key \"%s\" is outside any section",
+		    vis);
+		return (1);
+	}
+	if (*name == '\0') {
+		conf_error(p, p->lineno, "missing key name in [%s]", section);
+		return (1);
+	}
+	for (i = 0; i < CONF_NKEYS; i++) {
+		if (strcmp(conf_keys[i].section, section) == 0 &&
+		    strcmp(conf_keys[i].name, name) == 0) {
+			k = &conf_keys[i];
+			break;
+		}
+	}
+	if (k == NULL) {
+		conf_error(p, p->lineno, "unknown key \"%s\" in [%s]", vis,
+		    section);
+		return (1);
+	}
+	p->prev_ignored = 0;
+	if (p->continuation && !k->list) {
+		conf_bad(p, k, "unexpected indented line \"%s\" (only lists "
+		    "continue on indented lines)",
+		    conf_vis(vis, sizeof(vis), value));
+		return (1);
+	}
+	k->set(p, k, value);
+	return (1);
+}
+
+/* Return 1 if an error was recorded for line. */
+static int
+conf_has_error(const struct conf_parse *p, int line)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->nerrs; i++)
+		if (p->errs[i].line == line)
+			return (1);
+	return (0);
+}
+
+struct conf *
+conf_default(void)
+{
+	struct conf	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	conf_list_add(&c->listen, &c->nlisten, CONF_LISTEN_DEFAULT);
+	c->public_url = xstrdup("http://127.0.0.1:8080");
+	c->xmlrpc_path = xstrdup("/xmlrpc");
+	c->max_body = 65536;
+	c->require_existing = 0;
+	c->fetch_timeout = 10;
+	c->fetch_max_bytes = 1048576;
+	c->fetch_max_redirects = 5;
+	c->fetch_max_concurrent = 256;
+	c->fetch_max_per_host = 4;
+	c->user_agent = xstrdup("pingbackd/" PACKAGE_VERSION);
+	c->store_path = xstrdup("/var/lib/pingbackd/mentions.sqlite");
+	c->default_status = xstrdup("pending");
+	c->client_rate = 1;
+	c->client_burst = 20;
+	c->log_level = LOG_INFO;
+	c->log_format = LOG_FORMAT_LOGFMT;
+	return (c);
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	conf_list_free(c->listen, c->nlisten);
+	free(c->public_url);
+	free(c->xmlrpc_path);
+	conf_list_free(c->allow, c->nallow);
+	free(c->allow_networks);
+	free(c->user_agent);
+	free(c->store_path);
+	free(c->default_status);
+	free(c);
+}
+
+/* Join the recorded errors into one newline-separated string. */
+static char *
+conf_join_errors(const struct conf_parse *p)
+{
+	char	*s;
+	size_t	 i, len = 1, off = 0;
+
+	for (i = 0; i < p->nerrs; i++)
+		len += strlen(p->errs[i].text) + 1;
+	s = xmalloc(len);
+	for (i = 0; i < p->nerrs; i++) {
+		if (i > 0)
+			s[off++] = '\n';
+		len = strlen(p->errs[i].text);
+		memcpy(s + off, p->errs[i].text, len);
+		off += len;
+	}
+	s[off] = '\0';
+	return (s);
+}
+
+struct conf *
+conf_load(const char *path, char **errors)
+{
+	struct conf_parse	 p;
+	size_t			 i;
+	int			 rc;
+
+	if (errors != NULL)
+		*errors = NULL;
+	memset(&p, 0, sizeof(p));
+	p.file = path;
+	if ((p.fp = fopen(path, "r")) == NULL)
+		conf_error(&p, 0, "cannot open: %s", strerror(errno));
+	else {
+		p.conf = conf_default();
+		p.conf->path = xstrdup(path);
+		rc = ini_parse_stream(conf_read_line, &p, conf_handler, &p);
+		if (p.read_errno != 0)
+			conf_error(&p, 0, "read error: %s",
+			    strerror(p.read_errno));
+		else if (rc > 0 && !conf_has_error(&p, rc))
+			conf_error(&p, rc, "syntax error");
+		else if (rc < 0)
+			conf_error(&p, 0, "cannot parse (inih error %d)", rc);
+		if (p.conf->nallow == 0)
+			conf_error(&p, 0, "[targets] allow is required");
+		fclose(p.fp);
+	}
+	free(p.buf);
+	if (p.nerrs > 0) {
+		if (errors != NULL)
+			*errors = conf_join_errors(&p);
+		for (i = 0; i < p.nerrs; i++)
+			free(p.errs[i].text);
+		free(p.errs);
+		conf_free(p.conf);
+		return (NULL);
+	}
+	return (p.conf);
+}
+
+int
+conf_target_allowed(const struct conf *c, const char *url_norm)
+{
+	size_t	 i;
+
+	if (c == NULL || url_norm == NULL)
+		return (0);
+	/*
+	 * Normalised prefixes always have a path, so "https://a.example/"
+	 * cannot match "https://a.example.evil/"; a prefix with a partial
+	 * path segment ("/a") does match "/ab", as URL prefixes do.
+	 */
+	for (i = 0; i < c->nallow; i++)
+		if (strncmp(url_norm, c->allow[i], strlen(c->allow[i])) == 0)
+			return (1);
+	return (0);
+}

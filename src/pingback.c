@@ -398,11 +398,10 @@ pingback_ping(struct pingback *pb)
 static void
 pingback_list_methods(struct pingback *pb)
 {
-	static char *const methods[] = {
-		"pingback.ping",
-		"pingback.extensions.getPingbacks",
-		"system.listMethods",
-	};
+	static char	 m_ping[] = "pingback.ping";
+	static char	 m_get[] = "pingback.extensions.getPingbacks";
+	static char	 m_list[] = "system.listMethods";
+	static char	*const methods[] = { m_ping, m_get, m_list };
 	char	*doc, ms[24];
 	size_t	 len;
 

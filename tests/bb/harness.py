@@ -1,0 +1,693 @@
+#!/usr/bin/env python3
+"""Shared support for pingbackd's black-box tests.
+
+Starts the real daemon (PINGBACKD) on loopback with a configuration written
+into a private temporary directory, captures and parses its log lines, and
+offers TAP output, XML-RPC clients with timeouts, raw HTTP, and store reads.
+Only the Python standard library is used.
+"""
+
+import atexit
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import xmlrpc.client
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.environ.get("PBD_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
+BUILDDIR = os.environ.get("PBD_BUILDDIR") or SRCDIR
+PINGBACKD = os.environ.get("PINGBACKD") or os.path.join(BUILDDIR, "src",
+                                                         "pingbackd")
+TESTDATA = os.environ.get("PBD_TESTDATA") or os.path.join(SRCDIR, "tests",
+                                                          "data")
+BBDATA = os.path.join(TESTDATA, "bb")
+XMLRPC_CLI = os.environ.get("XMLRPC_CLI") or shutil.which("xmlrpc") or ""
+
+# The target blog of most tests; never resolved (require_existing = no).
+BLOG = "http://blog.example.com/"
+ORIGIN_HOST = "127.0.0.2"
+PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+              "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
+              "ftp_proxy", "FTP_PROXY")
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "WARNING: ThreadSanitizer",
+                   "ERROR: UndefinedBehaviorSanitizer")
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+_daemons = []
+_tmpdirs = []
+_cleanups = []
+
+
+# ---------------------------------------------------------------- logfmt
+
+_LOGFMT_ESC = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def parse_logfmt(line):
+    """Parse one logfmt line into (dict, duplicate_keys, ok).
+
+    Bare values run to the next space; quoted values take backslash
+    escapes (\\" \\\\ \\n \\t \\r \\xNN).  ok is False when the line is
+    not well-formed logfmt (e.g. sanitizer output)."""
+    fields, dups, i, n = {}, [], 0, len(line)
+    if line.startswith("<") and ">" in line[:4]:
+        i = line.index(">") + 1
+    ok = True
+    while i < n:
+        while i < n and line[i] == " ":
+            i += 1
+        if i >= n:
+            break
+        j = i
+        while j < n and line[j] not in "= ":
+            j += 1
+        key = line[i:j]
+        if j >= n or line[j] != "=" or not key:
+            ok = False
+            i = j + 1
+            continue
+        j += 1
+        if j < n and line[j] == '"':
+            j += 1
+            buf = []
+            closed = False
+            while j < n:
+                c = line[j]
+                if c == "\\" and j + 1 < n:
+                    e = line[j + 1]
+                    if e == "x" and j + 3 < n + 1:
+                        try:
+                            buf.append(chr(int(line[j + 2:j + 4], 16)))
+                        except ValueError:
+                            ok = False
+                        j += 4
+                        continue
+                    buf.append(_LOGFMT_ESC.get(e, e))
+                    j += 2
+                    continue
+                if c == '"':
+                    closed = True
+                    j += 1
+                    break
+                buf.append(c)
+                j += 1
+            if not closed:
+                ok = False
+            val = "".join(buf)
+        else:
+            k = j
+            while k < n and line[k] != " ":
+                k += 1
+            val = line[j:k]
+            j = k
+        if key in fields:
+            dups.append(key)
+        fields[key] = val
+        i = j
+    return fields, dups, ok
+
+
+class LogLine:
+    def __init__(self, raw, stream):
+        self.raw = raw
+        self.stream = stream
+        self.time = time.monotonic()
+        self.dups = []
+        s = raw.lstrip()
+        if s.startswith("{"):
+            try:
+                obj = json.loads(s)
+                self.fields = {k: str(v) for k, v in obj.items()}
+                self.wellformed = True
+                self.json = True
+            except ValueError:
+                self.fields, self.wellformed, self.json = {}, False, False
+        else:
+            self.json = False
+            self.fields, self.dups, self.wellformed = parse_logfmt(raw)
+
+    def get(self, key, default=None):
+        return self.fields.get(key, default)
+
+    @property
+    def event(self):
+        return self.fields.get("event")
+
+    def __repr__(self):
+        return self.raw
+
+
+# ---------------------------------------------------------------- TAP
+
+class TAP:
+    """TAP producer: numbered ok/not ok lines, plan printed at the end.
+
+    run(fn) calls fn() and turns an exception into a failed case, so one
+    broken case does not lose the others.  A watchdog bails out if the
+    whole file runs too long."""
+
+    def __init__(self, name, watchdog=100):
+        self.name = name
+        self.n = 0
+        self.failed = 0
+        self.done_called = False
+        sys.stdout.reconfigure(line_buffering=True)
+        signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+        self._wd = threading.Timer(watchdog, self._bail,
+                                   args=("watchdog: %s ran longer than %d s"
+                                         % (name, watchdog),))
+        self._wd.daemon = True
+        self._wd.start()
+        atexit.register(self._atexit)
+
+    def _bail(self, why):
+        print("Bail out! %s" % why, flush=True)
+        _kill_all()
+        _rm_tmpdirs()
+        os._exit(1)
+
+    def ok(self, cond, desc, *diags):
+        self.n += 1
+        desc = desc.replace("#", "\\#").replace("\n", " ")
+        if cond:
+            print("ok %d - %s" % (self.n, desc))
+        else:
+            self.failed += 1
+            print("not ok %d - %s" % (self.n, desc))
+            for d in diags:
+                self.diag(d)
+        return bool(cond)
+
+    def eq(self, got, want, desc):
+        return self.ok(got == want, desc, "want: %r" % (want,),
+                       "got:  %r" % (got,))
+
+    def skip(self, desc, reason):
+        self.n += 1
+        print("ok %d - %s # SKIP %s" % (self.n, desc, reason))
+
+    def diag(self, msg):
+        for line in str(msg).splitlines() or [""]:
+            print("# " + line)
+
+    def run(self, fn, *args):
+        name = getattr(fn, "__name__", "case")
+        try:
+            fn(*args)
+        except Exception as e:  # a broken case must not end the file
+            self.ok(False, "%s: raised %s: %s" % (name, type(e).__name__, e))
+            self.diag(traceback.format_exc())
+
+    def done(self):
+        self.done_called = True
+        for d in list(_daemons):
+            if d.check_exit:
+                self.check_daemon(d)
+        print("1..%d" % self.n)
+        self._wd.cancel()
+        return 0
+
+    def check_daemon(self, d):
+        """Stop d (if running) and assert a clean SIGTERM exit."""
+        d.check_exit = False
+        rc = d.stop()
+        san = d.sanitizer_lines()
+        self.ok(rc == 0 and not san,
+                "daemon %s: exit status 0 after SIGTERM, no sanitizer report"
+                % d.name, "exit status: %r" % rc,
+                *["stderr: " + l.raw for l in san[:20]])
+        if rc != 0 or san:
+            d.dump_log(self, tail=40)
+
+    def _atexit(self):
+        if not self.done_called:
+            # an uncaught crash: say so in TAP before the plan is missing
+            print("Bail out! %s ended without finishing" % self.name)
+        _kill_all()
+        _rm_tmpdirs()
+
+
+def skip_all(reason):
+    print("1..0 # SKIP %s" % reason)
+    sys.exit(0)
+
+
+def require_daemon():
+    """Skip the whole file when the daemon binary is not there."""
+    if not os.path.isfile(PINGBACKD) or not os.access(PINGBACKD, os.X_OK):
+        skip_all("daemon binary %s not built" % PINGBACKD)
+
+
+def mktmp(tag="bb"):
+    d = tempfile.mkdtemp(prefix="pbd-%s-" % tag)
+    _tmpdirs.append(d)
+    return d
+
+
+def _rm_tmpdirs():
+    for fn in reversed(_cleanups):
+        try:
+            fn()
+        except Exception:
+            pass
+    del _cleanups[:]
+    for d in _tmpdirs:
+        shutil.rmtree(d, ignore_errors=True)
+    del _tmpdirs[:]
+
+
+def at_cleanup(fn):
+    _cleanups.append(fn)
+
+
+def _kill_all():
+    for d in _daemons:
+        d.kill()
+
+
+def wait_until(cond, timeout=10.0, interval=0.02):
+    """Poll cond() until true or timeout; return its last value."""
+    end = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(interval)
+
+
+def have_ipv6():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+def free_port(host="127.0.0.2"):
+    """A port on host with nothing listening (for 'connection refused')."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ---------------------------------------------------------------- config
+
+def base_config(tmp, allow=None, **sections):
+    """The configuration most tests start from, as {section: {key: val}}.
+
+    sections: per-section dicts merged over the defaults; a value of None
+    removes the key."""
+    conf = {
+        "server": {"listen": "127.0.0.1:0",
+                   "public_url": "http://127.0.0.1:8080",
+                   "xmlrpc_path": "/xmlrpc"},
+        "targets": {"allow": allow or BLOG, "require_existing": "no"},
+        "fetch": {"timeout": "5", "max_bytes": "1048576",
+                  "max_redirects": "5", "allow_networks": "127.0.0.2/32",
+                  "max_concurrent": "32", "max_per_host": "8",
+                  "user_agent": "pingbackd-bb-test"},
+        "store": {"path": os.path.join(tmp, "mentions.sqlite"),
+                  "default_status": "pending"},
+        "limits": {"client_burst": "0"},
+        "log": {"level": "info", "format": "logfmt"},
+    }
+    for sec, kv in sections.items():
+        conf.setdefault(sec, {})
+        for k, v in kv.items():
+            if v is None:
+                conf[sec].pop(k, None)
+            else:
+                conf[sec][k] = v
+    return conf
+
+
+def write_config(path, sections):
+    """Write sections as INI; return {(section, key): line number}."""
+    lines, where = ["; written by tests/bb/harness.py"], {}
+    for sec, kv in sections.items():
+        lines.append("")
+        lines.append("[%s]" % sec)
+        for k, v in kv.items():
+            vals = v if isinstance(v, (list, tuple)) else [v]
+            for one in vals:
+                lines.append("%s = %s" % (k, one))
+                where[(sec, k)] = len(lines)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return where
+
+
+def clean_env(extra=None):
+    env = dict(os.environ)
+    for k in PROXY_VARS + ("JOURNAL_STREAM", "NOTIFY_SOCKET", "LISTEN_FDS",
+                           "LISTEN_PID"):
+        env.pop(k, None)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_cmd(args, timeout=20, env=None):
+    """Run the daemon binary (or anything) to completion; (rc, out, err)."""
+    p = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=timeout, env=env or clean_env())
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+
+
+# ---------------------------------------------------------------- daemon
+
+class _TimeoutTransport(xmlrpc.client.Transport):
+    def __init__(self, timeout):
+        super().__init__()
+        self._timeout = timeout
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+class Result:
+    """Outcome of one XML-RPC call: a value, a fault, or an error."""
+
+    def __init__(self):
+        self.value = None
+        self.fault = None          # fault code (int) or None
+        self.fault_string = None
+        self.error = None          # transport/protocol exception
+        self.elapsed = 0.0
+
+    @property
+    def ok(self):
+        return self.fault is None and self.error is None
+
+    def __repr__(self):
+        if self.error is not None:
+            return "<error %r after %.2fs>" % (self.error, self.elapsed)
+        if self.fault is not None:
+            return "<fault %r %r after %.2fs>" % (self.fault,
+                                                  self.fault_string,
+                                                  self.elapsed)
+        return "<value %r after %.2fs>" % (self.value, self.elapsed)
+
+
+class Daemon:
+    """One pingbackd process with its own config in a temp directory."""
+
+    def __init__(self, tmp, sections, name="pbd", env=None):
+        self.tmp = tmp
+        self.name = name
+        self.sections = sections
+        self.conf_path = os.path.join(tmp, name + ".conf")
+        self.where = write_config(self.conf_path, sections)
+        self.env = clean_env(env)
+        self.proc = None
+        self.lines = []
+        self.addrs = []
+        self.rc = None
+        self.check_exit = False
+        self._cv = threading.Condition()
+        self._readers = []
+
+    # -- process
+
+    def start(self, wait=True, timeout=15):
+        self.proc = subprocess.Popen(
+            [PINGBACKD, "-c", self.conf_path], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
+            cwd=self.tmp)
+        _daemons.append(self)
+        self.check_exit = True
+        for stream, tag in ((self.proc.stderr, "stderr"),
+                            (self.proc.stdout, "stdout")):
+            t = threading.Thread(target=self._reader, args=(stream, tag),
+                                 daemon=True)
+            t.start()
+            self._readers.append(t)
+        if wait:
+            if not self.wait_ready(timeout):
+                raise RuntimeError("daemon %s not ready within %ss; log:\n%s"
+                                   % (self.name, timeout,
+                                      "\n".join(l.raw for l in self.lines[-30:])))
+        return self
+
+    def _reader(self, stream, tag):
+        for raw in iter(stream.readline, b""):
+            line = LogLine(raw.decode("utf-8", "replace").rstrip("\r\n"), tag)
+            with self._cv:
+                self.lines.append(line)
+                self._cv.notify_all()
+        with self._cv:
+            self._cv.notify_all()
+
+    def wait_ready(self, timeout=15):
+        if not self.wait_log("ready", timeout=timeout):
+            return False
+        self.addrs = []
+        for l in self.lines:
+            if l.event == "listening" and l.get("addr"):
+                self.addrs.append(l.get("addr"))
+        return bool(self.addrs)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.running():
+            self.proc.send_signal(sig)
+
+    def stop(self, timeout=20):
+        """SIGTERM, bounded wait, SIGKILL on timeout; return exit status."""
+        if self.proc is None:
+            return None
+        if self.rc is None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.rc = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                self.rc = "killed after %ss without exiting" % timeout
+            for t in self._readers:
+                t.join(5)
+        return self.rc
+
+    def wait_exit(self, timeout=15):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        for t in self._readers:
+            t.join(5)
+        self.rc = rc
+        return rc
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+
+    # -- logs
+
+    def mark(self):
+        with self._cv:
+            return len(self.lines)
+
+    def find(self, event=None, since=0, **fields):
+        with self._cv:
+            lines = self.lines[since:]
+        out = []
+        for l in lines:
+            if event is not None and l.event != event:
+                continue
+            if all(l.get(k) == str(v) for k, v in fields.items()):
+                out.append(l)
+        return out
+
+    def wait_log(self, event=None, timeout=10, since=0, **fields):
+        """Wait (bounded) for a line with event and fields; None if none."""
+        end = time.monotonic() + timeout
+        while True:
+            found = self.find(event, since, **fields)
+            if found:
+                return found[0]
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            with self._cv:
+                if self.proc.poll() is not None and \
+                        not any(t.is_alive() for t in self._readers):
+                    found = self.find(event, since, **fields)
+                    return found[0] if found else None
+                self._cv.wait(min(left, 0.2))
+
+    def sanitizer_lines(self):
+        return [l for l in self.lines
+                if any(m in l.raw for m in SANITIZER_MARKS)]
+
+    def dump_log(self, tap, tail=30):
+        for l in self.lines[-tail:]:
+            tap.diag("%s: %s" % (self.name, l.raw))
+
+    # -- clients
+
+    @property
+    def path(self):
+        return self.sections.get("server", {}).get("xmlrpc_path", "/xmlrpc")
+
+    def hostport(self, i=0):
+        addr = self.addrs[i]
+        host, port = addr.rsplit(":", 1)
+        return host.strip("[]"), int(port)
+
+    def base(self, i=0):
+        return "http://%s" % self.addrs[i]
+
+    def url(self, i=0):
+        return self.base(i) + self.path
+
+    def proxy(self, timeout=20, i=0):
+        return xmlrpc.client.ServerProxy(self.url(i),
+                                         transport=_TimeoutTransport(timeout))
+
+    def call(self, method, *args, timeout=20, i=0):
+        """Call method; return a Result (never raises)."""
+        r = Result()
+        t0 = time.monotonic()
+        try:
+            r.value = getattr(self.proxy(timeout, i), method)(*args)
+        except xmlrpc.client.Fault as f:
+            r.fault, r.fault_string = f.faultCode, f.faultString
+        except Exception as e:
+            r.error = e
+        r.elapsed = time.monotonic() - t0
+        return r
+
+    def ping(self, source, target, timeout=20, i=0):
+        return self.call("pingback.ping", source, target, timeout=timeout,
+                         i=i)
+
+    def http(self, method, path, body=None, headers=None, timeout=15, i=0):
+        """Raw HTTP; return (status, headers dict, body bytes)."""
+        host, port = self.hostport(i)
+        return raw_http(host, port, method, path, body, headers, timeout)
+
+    def post_xml(self, body, timeout=15, path=None, i=0):
+        """POST a raw body to the XML-RPC path; return (status, Result)."""
+        st, hdrs, data = self.http("POST", path or self.path, body,
+                                   {"Content-Type": "text/xml"}, timeout, i)
+        return st, decode_response(data), data
+
+    # -- store
+
+    @property
+    def store_path(self):
+        return self.sections["store"]["path"]
+
+    def rows(self, where="1=1", args=()):
+        return store_rows(self.store_path, where, args)
+
+
+def raw_http(host, port, method, path, body=None, headers=None, timeout=15):
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def decode_response(data):
+    """Decode an XML-RPC methodResponse into a Result."""
+    r = Result()
+    try:
+        (r.value,), _ = xmlrpc.client.loads(data)
+    except xmlrpc.client.Fault as f:
+        r.fault, r.fault_string = f.faultCode, f.faultString
+    except Exception as e:
+        r.error = e
+    return r
+
+
+def method_call(method, *params):
+    return xmlrpc.client.dumps(tuple(params), methodname=method)
+
+
+def store_rows(path, where="1=1", args=()):
+    """Rows of mentions as dicts; text columns as str, with '__bad_utf8'
+    listing the columns whose bytes are not valid UTF-8."""
+    if not os.path.exists(path):
+        return []
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+    db.text_factory = bytes
+    try:
+        cur = db.execute("SELECT * FROM mentions WHERE %s ORDER BY id"
+                         % where, args)
+        names = [c[0] for c in cur.description]
+        out = []
+        for row in cur.fetchall():
+            d, bad = {}, []
+            for k, v in zip(names, row):
+                if isinstance(v, bytes):
+                    try:
+                        v = v.decode("utf-8")
+                    except UnicodeDecodeError:
+                        bad.append(k)
+                        v = v.decode("utf-8", "replace")
+                d[k] = v
+            d["__bad_utf8"] = bad
+            out.append(d)
+        return out
+    finally:
+        db.close()
+
+
+def fixture(name, **subst):
+    """Bytes of tests/data/bb/NAME with {{KEY}} replaced (ASCII values)."""
+    with open(os.path.join(BBDATA, name), "rb") as f:
+        data = f.read()
+    for k, v in subst.items():
+        data = data.replace(b"{{%s}}" % k.encode(), v.encode("ascii"))
+    return data
+
+
+def link_page(target, title="A page", before="Some text before ",
+              after=" and some text after.", extra=""):
+    """A small UTF-8 HTML page linking to target once."""
+    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            "<title>%s</title></head><body><p>%s<a href=\"%s\">the post</a>"
+            "%s</p>%s</body></html>\n" % (title, before, target, after,
+                                          extra)).encode("utf-8")
+
+
+def nolink_page(title="No link here", body="Nothing to see."):
+    return ("<!DOCTYPE html>\n<html><head><title>%s</title></head><body>"
+            "<p>%s</p></body></html>\n" % (title, body)).encode("utf-8")
