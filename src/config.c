@@ -19,7 +19,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -46,9 +45,10 @@ struct conf_key {
 	const char	*name;
 	conf_set_cb	 set;
 	int		 list;		/* may repeat and continue on lines */
+	int		 size;		/* numbers: size_t, not long */
 	long long	 min;
 	long long	 max;
-	size_t		 off;		/* numbers: the field in struct conf */
+	size_t		 off;		/* the field in struct conf */
 };
 
 struct conf_err {
@@ -69,77 +69,13 @@ struct conf_parse {
 	/* What inih is about to do with the current line. */
 	int		 continuation;	/* indented: continues prev. value */
 	int		 has_prev;	/* inih's prev_name is set */
-	int		 skip;		/* unknown or bad section: ignore keys */
+	int		 skip;		/* bad or unknown section: no keys */
 	int		 prev_ignored;	/* previous key was unknown */
 	int		 listen_set;	/* drop the default listen */
 
 	struct conf_err	*errs;
 	size_t		 nerrs;
 };
-
-static void	conf_set_long(struct conf_parse *, const struct conf_key *,
-		    const char *);
-static void	conf_set_size(struct conf_parse *, const struct conf_key *,
-		    const char *);
-static void	conf_set_bool(struct conf_parse *, const struct conf_key *,
-		    const char *);
-static void	conf_set_listen(struct conf_parse *, const struct conf_key *,
-		    const char *);
-static void	conf_set_public_url(struct conf_parse *,
-		    const struct conf_key *, const char *);
-static void	conf_set_xmlrpc_path(struct conf_parse *,
-		    const struct conf_key *, const char *);
-static void	conf_set_allow(struct conf_parse *, const struct conf_key *,
-		    const char *);
-static void	conf_set_networks(struct conf_parse *,
-		    const struct conf_key *, const char *);
-static void	conf_set_user_agent(struct conf_parse *,
-		    const struct conf_key *, const char *);
-static void	conf_set_store_path(struct conf_parse *,
-		    const struct conf_key *, const char *);
-static void	conf_set_status(struct conf_parse *, const struct conf_key *,
-		    const char *);
-static void	conf_set_rate(struct conf_parse *, const struct conf_key *,
-		    const char *);
-static void	conf_set_level(struct conf_parse *, const struct conf_key *,
-		    const char *);
-static void	conf_set_format(struct conf_parse *, const struct conf_key *,
-		    const char *);
-
-#define CONF_NUM(s, n, fn, lo, hi, field) \
-	{ s, n, fn, 0, lo, hi, offsetof(struct conf, field) }
-#define CONF_FN(s, n, fn, list) \
-	{ s, n, fn, list, 0, 0, 0 }
-
-static const struct conf_key conf_keys[] = {
-	CONF_FN("server", "listen", conf_set_listen, 1),
-	CONF_FN("server", "public_url", conf_set_public_url, 0),
-	CONF_FN("server", "xmlrpc_path", conf_set_xmlrpc_path, 0),
-	CONF_NUM("server", "max_body", conf_set_size, PBD_MIN_BODY_BYTES,
-	    PBD_MAX_BODY_LIMIT_BYTES, max_body),
-	CONF_FN("targets", "allow", conf_set_allow, 1),
-	CONF_NUM("targets", "require_existing", conf_set_bool, 0, 1,
-	    require_existing),
-	CONF_NUM("fetch", "timeout", conf_set_long, 1, 300, fetch_timeout),
-	CONF_NUM("fetch", "max_bytes", conf_set_size, 1024, 67108864,
-	    fetch_max_bytes),
-	CONF_NUM("fetch", "max_redirects", conf_set_long, 0, 20,
-	    fetch_max_redirects),
-	CONF_FN("fetch", "allow_networks", conf_set_networks, 1),
-	CONF_NUM("fetch", "max_concurrent", conf_set_long, 1, 100000,
-	    fetch_max_concurrent),
-	CONF_NUM("fetch", "max_per_host", conf_set_long, 1, 10000,
-	    fetch_max_per_host),
-	CONF_FN("fetch", "user_agent", conf_set_user_agent, 0),
-	CONF_FN("store", "path", conf_set_store_path, 0),
-	CONF_FN("store", "default_status", conf_set_status, 0),
-	CONF_FN("limits", "client_rate", conf_set_rate, 0),
-	CONF_NUM("limits", "client_burst", conf_set_long, 0, 1000000,
-	    client_burst),
-	CONF_FN("log", "level", conf_set_level, 0),
-	CONF_FN("log", "format", conf_set_format, 0),
-};
-#define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 /* Record "file:line: message" (or "file: message" for line 0). */
 static void __attribute__((format(printf, 3, 4)))
@@ -173,72 +109,65 @@ conf_vis(char *buf, size_t len, const char *s)
 	return (buf);
 }
 
-/* Record an error about key k's value: "[section] key: message". */
-static void __attribute__((format(printf, 3, 4)))
-conf_bad(struct conf_parse *p, const struct conf_key *k, const char *fmt,
-    ...)
+/*
+ * Record an error about key k: "[section] key: message", or with a
+ * value, "[section] key: "value" message".
+ */
+static void __attribute__((format(printf, 4, 5)))
+conf_bad(struct conf_parse *p, const struct conf_key *k, const char *v,
+    const char *fmt, ...)
 {
-	char	 msg[1024];
+	char	 msg[1024], vis[256];
 	va_list	 ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	conf_error(p, p->lineno, "[%s] %s: %s", k->section, k->name, msg);
+	if (v == NULL)
+		conf_error(p, p->lineno, "[%s] %s: %s", k->section, k->name,
+		    msg);
+	else
+		conf_error(p, p->lineno, "[%s] %s: \"%s\" %s", k->section,
+		    k->name, conf_vis(vis, sizeof(vis), v), msg);
 }
 
-/*
- * Parse a whole decimal integer in min..max, strtonum style.  Return 0,
- * or -1 after recording the error.
- */
+/* Return 1 if s has a control character. */
 static int
-conf_number(struct conf_parse *p, const struct conf_key *k, const char *v,
-    long long *out)
+conf_has_cntrl(const char *s)
 {
-	char		 vis[256], *end;
+	for (; *s != '\0'; s++)
+		if (iscntrl((unsigned char)*s))
+			return (1);
+	return (0);
+}
+
+/* Set a long or size_t field to a whole decimal in min..max (strtonum). */
+static void
+conf_set_num(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	char		*end, *field = (char *)p->conf + k->off;
 	long long	 n;
 
 	if (*v == '\0') {
-		conf_bad(p, k, "empty value (expected a number in %lld..%lld)",
-		    k->min, k->max);
-		return (-1);
+		conf_bad(p, k, NULL, "empty value (expected a number in "
+		    "%lld..%lld)", k->min, k->max);
+		return;
 	}
-	conf_vis(vis, sizeof(vis), v);
 	/* Digits, with an optional '-' so that "-1" is out of range. */
-	if (!isdigit((unsigned char)v[v[0] == '-']))
-		goto nan;
 	errno = 0;
 	n = strtoll(v, &end, 10);
-	if (*end != '\0')
-		goto nan;
-	if (errno == ERANGE || n < k->min || n > k->max) {
-		conf_bad(p, k, "\"%s\" is out of range %lld..%lld", vis,
-		    k->min, k->max);
-		return (-1);
+	if (!isdigit((unsigned char)v[v[0] == '-']) || *end != '\0') {
+		conf_bad(p, k, v, "is not a number");
+		return;
 	}
-	*out = n;
-	return (0);
-nan:
-	conf_bad(p, k, "\"%s\" is not a number", vis);
-	return (-1);
-}
-
-static void
-conf_set_long(struct conf_parse *p, const struct conf_key *k, const char *v)
-{
-	long long	 n;
-
-	if (conf_number(p, k, v, &n) == 0)
-		*(long *)(void *)((char *)p->conf + k->off) = (long)n;
-}
-
-static void
-conf_set_size(struct conf_parse *p, const struct conf_key *k, const char *v)
-{
-	long long	 n;
-
-	if (conf_number(p, k, v, &n) == 0)
-		*(size_t *)(void *)((char *)p->conf + k->off) = (size_t)n;
+	if (errno == ERANGE || n < k->min || n > k->max) {
+		conf_bad(p, k, v, "is out of range %lld..%lld", k->min, k->max);
+		return;
+	}
+	if (k->size)
+		*(size_t *)(void *)field = (size_t)n;
+	else
+		*(long *)(void *)field = (long)n;
 }
 
 static void
@@ -247,21 +176,35 @@ conf_set_bool(struct conf_parse *p, const struct conf_key *k, const char *v)
 	static const char *const yes[] = { "yes", "true", "on", "1" };
 	static const char *const no[] = { "no", "false", "off", "0" };
 	int		*field = (int *)(void *)((char *)p->conf + k->off);
-	char		 vis[256];
 	size_t		 i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(v, yes[i]) == 0) {
-			*field = 1;
-			return;
-		}
-		if (strcasecmp(v, no[i]) == 0) {
-			*field = 0;
+		if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+			*field = strcasecmp(v, yes[i]) == 0;
 			return;
 		}
 	}
-	conf_bad(p, k, "\"%s\" is not a boolean (yes/no, true/false, on/off, "
-	    "1/0)", conf_vis(vis, sizeof(vis), v));
+	conf_bad(p, k, v, "is not a boolean (yes/no, true/false, on/off, "
+	    "1/0)");
+}
+
+/* Set a string field: not empty, no control characters. */
+static void
+conf_set_string(struct conf_parse *p, const struct conf_key *k,
+    const char *v)
+{
+	char	**field = (char **)(void *)((char *)p->conf + k->off);
+
+	if (*v == '\0')
+		conf_bad(p, k, NULL, "empty value");
+	else if (strlen(v) > CONF_MAX_STRING)
+		conf_bad(p, k, NULL, "the value is too long");
+	else if (conf_has_cntrl(v))
+		conf_bad(p, k, NULL, "the value has control characters");
+	else {
+		free(*field);
+		*field = xstrdup(v);
+	}
 }
 
 /* Return why s is not a valid listen address, or NULL. */
@@ -338,12 +281,18 @@ conf_words(struct conf_parse *p, const struct conf_key *k, const char *v,
 	return (n);
 }
 
-/* Append s to a string list. */
-static void
+/* Append s to a string list, unless it is there; 0 if it was. */
+static int
 conf_list_add(char ***list, size_t *n, const char *s)
 {
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*list)[i], s) == 0)
+			return (0);
 	*list = xreallocarray(*list, *n + 1, sizeof(**list));
 	(*list)[(*n)++] = xstrdup(s);
+	return (1);
 }
 
 static void
@@ -356,36 +305,16 @@ conf_list_free(char **list, size_t n)
 	free(list);
 }
 
-/* Return 1 if s is in the list. */
-static int
-conf_list_has(char **list, size_t n, const char *s)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(list[i], s) == 0)
-			return (1);
-	return (0);
-}
-
 static void
 conf_add_listen(struct conf_parse *p, const struct conf_key *k,
     const char *word)
 {
-	struct conf	*c = p->conf;
 	const char	*why;
-	char		 vis[256];
 
-	conf_vis(vis, sizeof(vis), word);
-	if ((why = conf_listen_check(word)) != NULL) {
-		conf_bad(p, k, "\"%s\" is not a valid address: %s", vis, why);
-		return;
-	}
-	if (conf_list_has(c->listen, c->nlisten, word)) {
-		conf_bad(p, k, "\"%s\" is given twice", vis);
-		return;
-	}
-	conf_list_add(&c->listen, &c->nlisten, word);
+	if ((why = conf_listen_check(word)) != NULL)
+		conf_bad(p, k, word, "is not a valid address: %s", why);
+	else if (!conf_list_add(&p->conf->listen, &p->conf->nlisten, word))
+		conf_bad(p, k, word, "is given twice");
 }
 
 static void
@@ -400,8 +329,8 @@ conf_set_listen(struct conf_parse *p, const struct conf_key *k, const char *v)
 		p->listen_set = 1;
 	}
 	if (conf_words(p, k, v, conf_add_listen) == 0)
-		conf_bad(p, k, "empty value (expected host:port, [v6]:port or "
-		    "unix:/path)");
+		conf_bad(p, k, NULL, "empty value (expected host:port, "
+		    "[v6]:port or unix:/path)");
 }
 
 /*
@@ -412,17 +341,16 @@ static char *
 conf_url(struct conf_parse *p, const struct conf_key *k, const char *v)
 {
 	const char	*cause = NULL;
-	char		 vis[256], *norm;
+	char		*norm;
 
-	conf_vis(vis, sizeof(vis), v);
 	if (strncasecmp(v, "http://", 7) != 0 &&
 	    strncasecmp(v, "https://", 8) != 0) {
-		conf_bad(p, k, "\"%s\" is not an absolute http(s) URL", vis);
+		conf_bad(p, k, v, "is not an absolute http(s) URL");
 		return (NULL);
 	}
 	if ((norm = url_normalize(v, &cause)) == NULL) {
-		conf_bad(p, k, "\"%s\" is not an absolute http(s) URL (%s)",
-		    vis, cause != NULL ? cause : "bad URL");
+		conf_bad(p, k, v, "is not an absolute http(s) URL (%s)",
+		    cause != NULL ? cause : "bad URL");
 		return (NULL);
 	}
 	return (norm);
@@ -432,15 +360,14 @@ static void
 conf_set_public_url(struct conf_parse *p, const struct conf_key *k,
     const char *v)
 {
-	char	*norm, *s, vis[256];
+	char	*norm, *s;
 	size_t	 len;
 
 	if ((norm = conf_url(p, k, v)) == NULL)
 		return;
 	free(norm);
 	if (strpbrk(v, "?# \t") != NULL) {
-		conf_bad(p, k, "\"%s\" must have no query, fragment or spaces",
-		    conf_vis(vis, sizeof(vis), v));
+		conf_bad(p, k, v, "must have no query, fragment or spaces");
 		return;
 	}
 	/* Stored without trailing '/': xmlrpc_path is appended to it. */
@@ -455,44 +382,28 @@ static void
 conf_set_xmlrpc_path(struct conf_parse *p, const struct conf_key *k,
     const char *v)
 {
-	char		 vis[256];
-	const char	*s;
-
-	conf_vis(vis, sizeof(vis), v);
-	if (v[0] != '/') {
-		conf_bad(p, k, "\"%s\" does not start with '/'", vis);
-		return;
-	}
-	if (strlen(v) > CONF_MAX_STRING) {
-		conf_bad(p, k, "\"%s\" is too long", vis);
-		return;
-	}
-	for (s = v; *s != '\0'; s++) {
-		if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s) ||
-		    *s == '?' || *s == '#') {
-			conf_bad(p, k, "\"%s\" must be a path without spaces, "
-			    "query or fragment", vis);
-			return;
-		}
-	}
-	free(p->conf->xmlrpc_path);
-	p->conf->xmlrpc_path = xstrdup(v);
+	if (v[0] != '/')
+		conf_bad(p, k, v, "does not start with '/'");
+	else if (strpbrk(v, " \t?#") != NULL || conf_has_cntrl(v))
+		conf_bad(p, k, v, "must be a path without spaces, query or "
+		    "fragment");
+	else
+		conf_set_string(p, k, v);
 }
 
 static void
 conf_add_allow(struct conf_parse *p, const struct conf_key *k,
     const char *word)
 {
-	struct conf	*c = p->conf;
-	char		*norm;
+	char	*norm;
 
-	if ((norm = conf_url(p, k, word)) == NULL)
-		return;
-	if (!conf_list_has(c->allow, c->nallow, norm))
-		conf_list_add(&c->allow, &c->nallow, norm);
-	free(norm);
+	if ((norm = conf_url(p, k, word)) != NULL) {
+		conf_list_add(&p->conf->allow, &p->conf->nallow, norm);
+		free(norm);
+	}
 }
 
+/* Lists: an empty value adds nothing (no target, no exempt network). */
 static void
 conf_set_allow(struct conf_parse *p, const struct conf_key *k, const char *v)
 {
@@ -505,12 +416,10 @@ conf_add_network(struct conf_parse *p, const struct conf_key *k,
 {
 	struct conf	*c = p->conf;
 	struct cidr	 net;
-	char		 vis[256];
 
 	memset(&net, 0, sizeof(net));
 	if (ng_parse_cidr(word, &net) == -1) {
-		conf_bad(p, k, "\"%s\" is not a network (address/prefix)",
-		    conf_vis(vis, sizeof(vis), word));
+		conf_bad(p, k, word, "is not a network (address/prefix)");
 		return;
 	}
 	c->allow_networks = xreallocarray(c->allow_networks,
@@ -518,7 +427,6 @@ conf_add_network(struct conf_parse *p, const struct conf_key *k,
 	c->allow_networks[c->nallow_networks++] = net;
 }
 
-/* An empty value adds nothing: no network is exempt from the guard. */
 static void
 conf_set_networks(struct conf_parse *p, const struct conf_key *k,
     const char *v)
@@ -527,127 +435,109 @@ conf_set_networks(struct conf_parse *p, const struct conf_key *k,
 }
 
 static void
-conf_set_user_agent(struct conf_parse *p, const struct conf_key *k,
-    const char *v)
-{
-	const char	*s;
-
-	if (*v == '\0') {
-		conf_bad(p, k, "empty value");
-		return;
-	}
-	if (strlen(v) > CONF_MAX_STRING) {
-		conf_bad(p, k, "the value is too long");
-		return;
-	}
-	for (s = v; *s != '\0'; s++) {
-		if (iscntrl((unsigned char)*s)) {
-			conf_bad(p, k, "the value has control characters");
-			return;
-		}
-	}
-	free(p->conf->user_agent);
-	p->conf->user_agent = xstrdup(v);
-}
-
-static void
-conf_set_store_path(struct conf_parse *p, const struct conf_key *k,
-    const char *v)
-{
-	if (*v == '\0') {
-		conf_bad(p, k, "empty value");
-		return;
-	}
-	free(p->conf->store_path);
-	p->conf->store_path = xstrdup(v);
-}
-
-static void
 conf_set_status(struct conf_parse *p, const struct conf_key *k,
     const char *v)
 {
-	char	 vis[256];
-
-	if (strcmp(v, "pending") != 0 && strcmp(v, "approved") != 0) {
-		conf_bad(p, k, "\"%s\" is not pending or approved",
-		    conf_vis(vis, sizeof(vis), v));
-		return;
-	}
-	free(p->conf->default_status);
-	p->conf->default_status = xstrdup(v);
+	if (strcmp(v, "pending") != 0 && strcmp(v, "approved") != 0)
+		conf_bad(p, k, v, "is not pending or approved");
+	else
+		conf_set_string(p, k, v);
 }
 
-/* A decimal number (digits, optional fraction) in (0, 100000]. */
+/*
+ * A decimal (digits, optional fraction) in (0, 100000], parsed by hand
+ * so that neither the locale nor hex floats or exponents matter.
+ */
 static void
 conf_set_rate(struct conf_parse *p, const struct conf_key *k, const char *v)
 {
 	const char	*s;
-	char		 vis[256];
 	double		 n = 0, scale = 1;
 	int		 digits = 0, dot = 0;
 
-	if (*v == '\0') {
-		conf_bad(p, k, "empty value (expected a number > 0 and "
-		    "<= 100000)");
-		return;
-	}
-	conf_vis(vis, sizeof(vis), v);
-	/* By hand, so that neither the locale nor hex floats matter. */
 	for (s = v; *s != '\0'; s++) {
 		if (*s == '.' && !dot) {
 			dot = 1;
 			continue;
 		}
-		if (!isdigit((unsigned char)*s) || n > 1e9) {
-			conf_bad(p, k, "\"%s\" is not a number", vis);
-			return;
-		}
+		if (!isdigit((unsigned char)*s) || n > 1e9)
+			break;
 		digits++;
 		if (dot)
 			n += (*s - '0') * (scale /= 10);
 		else
 			n = n * 10 + (*s - '0');
 	}
-	if (digits == 0) {
-		conf_bad(p, k, "\"%s\" is not a number", vis);
-		return;
-	}
-	if (n <= 0 || n > 100000) {
-		conf_bad(p, k, "\"%s\" is out of range: must be > 0 and "
-		    "<= 100000", vis);
-		return;
-	}
-	p->conf->client_rate = n;
+	if (*v == '\0')
+		conf_bad(p, k, NULL, "empty value (expected a number > 0 and "
+		    "<= 100000)");
+	else if (*s != '\0' || digits == 0)
+		conf_bad(p, k, v, "is not a number");
+	else if (n <= 0 || n > 100000)
+		conf_bad(p, k, v, "is out of range: must be > 0 and "
+		    "<= 100000");
+	else
+		p->conf->client_rate = n;
 }
 
 static void
 conf_set_level(struct conf_parse *p, const struct conf_key *k, const char *v)
 {
-	char	 vis[256];
 	int	 level;
 
-	if ((level = log_level_parse(v)) == -1) {
-		conf_bad(p, k, "\"%s\" is not one of debug, info, notice, "
-		    "warning, err", conf_vis(vis, sizeof(vis), v));
-		return;
-	}
-	p->conf->log_level = level;
+	if ((level = log_level_parse(v)) == -1)
+		conf_bad(p, k, v, "is not one of debug, info, notice, warning, "
+		    "err");
+	else
+		p->conf->log_level = level;
 }
 
 static void
 conf_set_format(struct conf_parse *p, const struct conf_key *k,
     const char *v)
 {
-	char	 vis[256];
-
 	if (strcmp(v, "logfmt") == 0)
 		p->conf->log_format = LOG_FORMAT_LOGFMT;
 	else if (strcmp(v, "json") == 0)
 		p->conf->log_format = LOG_FORMAT_JSON;
 	else
-		conf_bad(p, k, "\"%s\" is not logfmt or json",
-		    conf_vis(vis, sizeof(vis), v));
+		conf_bad(p, k, v, "is not logfmt or json");
 }
+
+#define CONF_NUM(s, n, lo, hi, field) \
+	{ s, n, conf_set_num, 0, 0, lo, hi, offsetof(struct conf, field) }
+#define CONF_SIZE(s, n, lo, hi, field) \
+	{ s, n, conf_set_num, 0, 1, lo, hi, offsetof(struct conf, field) }
+#define CONF_FN(s, n, fn, list, field) \
+	{ s, n, fn, list, 0, 0, 0, offsetof(struct conf, field) }
+
+static const struct conf_key conf_keys[] = {
+	CONF_FN("server", "listen", conf_set_listen, 1, listen),
+	CONF_FN("server", "public_url", conf_set_public_url, 0, public_url),
+	CONF_FN("server", "xmlrpc_path", conf_set_xmlrpc_path, 0,
+	    xmlrpc_path),
+	CONF_SIZE("server", "max_body", PBD_MIN_BODY_BYTES,
+	    PBD_MAX_BODY_LIMIT_BYTES, max_body),
+	CONF_FN("targets", "allow", conf_set_allow, 1, allow),
+	CONF_FN("targets", "require_existing", conf_set_bool, 0,
+	    require_existing),
+	CONF_NUM("fetch", "timeout", 1, 300, fetch_timeout),
+	CONF_SIZE("fetch", "max_bytes", 1024, 67108864, fetch_max_bytes),
+	CONF_NUM("fetch", "max_redirects", 0, 20, fetch_max_redirects),
+	CONF_FN("fetch", "allow_networks", conf_set_networks, 1,
+	    allow_networks),
+	CONF_NUM("fetch", "max_concurrent", 1, 100000, fetch_max_concurrent),
+	CONF_NUM("fetch", "max_per_host", 1, 10000, fetch_max_per_host),
+	CONF_FN("fetch", "user_agent", conf_set_string, 0, user_agent),
+	CONF_FN("store", "path", conf_set_string, 0, store_path),
+	CONF_FN("store", "default_status", conf_set_status, 0,
+	    default_status),
+	CONF_FN("limits", "client_rate", conf_set_rate, 0, client_rate),
+	CONF_NUM("limits", "client_burst", 0, 1000000, client_burst),
+	CONF_FN("log", "level", conf_set_level, 0, log_level),
+	CONF_FN("log", "format", conf_set_format, 0, log_format),
+};
+#define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 /* Return 1 if name is one of our sections. */
 static int
@@ -702,9 +592,11 @@ conf_classify(struct conf_parse *p, const char *line)
 		p->continuation = 1;
 		return;
 	}
-	conf_vis(vis, sizeof(vis), start);
-	if ((len = strlen(vis)) > 0 && vis[len - 1] == '\n')
-		vis[--len] = '\0';
+	for (len = strlen(start); len > 0 &&
+	    isspace((unsigned char)start[len - 1]); len--)
+		;
+	snprintf(vis, sizeof(vis), "%.*s", (int)len, start);
+	conf_vis(vis, sizeof(vis), vis);
 	if (*start == '[') {
 		end = conf_find(start + 1, "]");
 		if (*end != ']') {
@@ -774,7 +666,7 @@ conf_handler(void *arg, const char *section, const char *name,
 {
 	struct conf_parse	*p = arg;
 	const struct conf_key	*k = NULL;
-	char			 vis[256];
+	char			 vis[256], *copy, *end;
 	size_t			 i;
 
 	if (p->skip || (p->continuation && p->prev_ignored))
@@ -803,13 +695,23 @@ conf_handler(void *arg, const char *section, const char *name,
 		return (1);
 	}
 	p->prev_ignored = 0;
-	if (p->continuation && !k->list) {
-		conf_bad(p, k, "unexpected indented line \"%s\" (only lists "
-		    "continue on indented lines)",
-		    conf_vis(vis, sizeof(vis), value));
+	if (!p->continuation) {
+		k->set(p, k, value);
 		return (1);
 	}
-	k->set(p, k, value);
+	/* inih 55 leaves inline comments in continuation lines. */
+	copy = xstrdup(value);
+	end = copy + (conf_find(copy, "") - copy);
+	while (end > copy && isspace((unsigned char)end[-1]))
+		end--;
+	*end = '\0';
+	if (k->list)
+		k->set(p, k, copy);
+	else
+		conf_bad(p, k, NULL, "unexpected indented line \"%s\" (only "
+		    "lists continue on indented lines)",
+		    conf_vis(vis, sizeof(vis), copy));
+	free(copy);
 	return (1);
 }
 
@@ -835,7 +737,6 @@ conf_default(void)
 	c->public_url = xstrdup("http://127.0.0.1:8080");
 	c->xmlrpc_path = xstrdup("/xmlrpc");
 	c->max_body = 65536;
-	c->require_existing = 0;
 	c->fetch_timeout = 10;
 	c->fetch_max_bytes = 1048576;
 	c->fetch_max_redirects = 5;
@@ -872,20 +773,15 @@ conf_free(struct conf *c)
 static char *
 conf_join_errors(const struct conf_parse *p)
 {
-	char	*s;
-	size_t	 i, len = 1, off = 0;
+	char	*s, *next;
+	size_t	 i;
 
-	for (i = 0; i < p->nerrs; i++)
-		len += strlen(p->errs[i].text) + 1;
-	s = xmalloc(len);
-	for (i = 0; i < p->nerrs; i++) {
-		if (i > 0)
-			s[off++] = '\n';
-		len = strlen(p->errs[i].text);
-		memcpy(s + off, p->errs[i].text, len);
-		off += len;
+	s = xstrdup(p->errs[0].text);
+	for (i = 1; i < p->nerrs; i++) {
+		xasprintf(&next, "%s\n%s", s, p->errs[i].text);
+		free(s);
+		s = next;
 	}
-	s[off] = '\0';
 	return (s);
 }
 
@@ -907,13 +803,13 @@ conf_load(const char *path, char **errors)
 		p.conf->path = xstrdup(path);
 		rc = ini_parse_stream(conf_read_line, &p, conf_handler, &p);
 		if (p.read_errno != 0)
-			conf_error(&p, 0, "read error: %s",
+			conf_error(&p, 0, "cannot read: %s",
 			    strerror(p.read_errno));
 		else if (rc > 0 && !conf_has_error(&p, rc))
 			conf_error(&p, rc, "syntax error");
 		else if (rc < 0)
 			conf_error(&p, 0, "cannot parse (inih error %d)", rc);
-		if (p.conf->nallow == 0)
+		if (p.read_errno == 0 && p.conf->nallow == 0)
 			conf_error(&p, 0, "[targets] allow is required");
 		fclose(p.fp);
 	}

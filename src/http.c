@@ -356,8 +356,11 @@ static void
 http_send(struct pbd *pbd, struct evhttp_request *req, int code,
     const char *reason, struct evbuffer *buf)
 {
-	pbd->nreplying++;
-	evhttp_request_set_on_complete_cb(req, http_complete_cb, pbd);
+	/* A request whose client is gone is freed by the send itself. */
+	if (evhttp_request_get_connection(req) != NULL) {
+		pbd->nreplying++;
+		evhttp_request_set_on_complete_cb(req, http_complete_cb, pbd);
+	}
 	evhttp_send_reply(req, code, reason, buf);
 	evbuffer_free(buf);
 }

@@ -304,8 +304,9 @@ xr_dispatch(const char *method, xmlrpc_value *params, struct xr_call *call,
 
 	if (strcmp(method, "pingback.ping") == 0) {
 		if (xr_read_strings(params, v, 2) == -1)
-			return (xr_fail(fault_code, fault_string, "pingback.ping "
-			    "takes 2 string parameters (sourceURI, targetURI)"));
+			return (xr_fail(fault_code, fault_string,
+			    "pingback.ping takes 2 string parameters "
+			    "(sourceURI, targetURI)"));
 		call->method = XR_PING;
 		call->source = v[0];
 		call->target = v[1];

@@ -204,11 +204,15 @@ class TAP:
 
     def run(self, fn, *args):
         name = getattr(fn, "__name__", "case")
+        t0 = time.monotonic()
         try:
             fn(*args)
         except Exception as e:  # a broken case must not end the file
             self.ok(False, "%s: raised %s: %s" % (name, type(e).__name__, e))
             self.diag(traceback.format_exc())
+        took = time.monotonic() - t0
+        if took > 3:
+            self.diag("%s took %.1f s" % (name, took))
 
     def done(self):
         self.done_called = True

@@ -190,7 +190,8 @@ class Origin:
             req.send_header("Connection", "close")
             req.end_headers()
             req.close_connection = True
-            req.wfile.write(b"%x\r\n<!DOCTYPE html><html><body>\r\n" % 28)
+            head = b"<!DOCTYPE html><html><body>"
+            req.wfile.write(b"%x\r\n%s\r\n" % (len(head), head))
             end = time.monotonic() + max_time
             why = "max_time"
             try:

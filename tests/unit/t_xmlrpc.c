@@ -293,15 +293,15 @@ START_TEST(doctype_entity)
 	static const char *bodies[] = {
 		"<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n"
 		"<!ENTITY lol \"lol\">\n"
-		"<!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
-		"<!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
-		"<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
-		"<!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
-		"<!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
-		"<!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
-		"<!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
-		"<!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
-		"<!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
+		"<!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+		"<!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+		"<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
+		"<!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
+		"<!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
+		"<!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
+		"<!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
+		"<!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
+		"<!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
 		"]>\n" HEAD "pingback.ping" PARAMS SPARAM("&lol9;")
 		SPARAM("http://b/") TAIL,
 		"<!doctype methodCall>" HEAD "x" PARAMS TAIL,
@@ -366,8 +366,25 @@ START_TEST(deep_nesting)
 	body = nested_body(PBD_XMLRPC_NESTING - 2);
 	EXPECT_FAULT(body, "pingback.ping takes 2 string parameters");
 	free(body);
+}
+END_TEST
 
-	/* Thousands of empty elements, not nested, are fine. */
+START_TEST(many_siblings)
+{
+	size_t	 size = 3000 * 20 + 512, off;
+	char	*body = xmalloc(size);
+	int	 i;
+
+	/* Thousands of elements side by side are not nesting. */
+	off = (size_t)snprintf(body, size, HEAD "pingback.ping" PARAMS
+	    "<param><value><array><data>");
+	for (i = 0; i < 3000; i++)
+		off += (size_t)snprintf(body + off, size - off,
+		    "<value>%d</value>", i);
+	snprintf(body + off, size - off, "</data></array></value></param>"
+	    SPARAM("http://b/") TAIL);
+	EXPECT_FAULT(body, "pingback.ping takes 2 string parameters");
+	free(body);
 }
 END_TEST
 
@@ -632,6 +649,7 @@ xmlrpc_suite(void)
 	tcase_add_test(tc, empty);
 	tcase_add_test(tc, doctype_entity);
 	tcase_add_test(tc, deep_nesting);
+	tcase_add_test(tc, many_siblings);
 	tcase_add_test(tc, invalid_utf8);
 	tcase_add_test(tc, nul_byte);
 	tcase_add_test(tc, i8_refused);
