@@ -298,68 +298,70 @@ verify_attr(const char *s, size_t len, size_t *i, char *name, size_t nn,
 	return (1);
 }
 
+/* Read the attributes of a <meta> at s[*i]; 1 if it names a charset. */
+static int
+verify_meta(const char *s, size_t len, size_t *i, char *out, size_t n)
+{
+	const char	*val;
+	char		 name[32], cs[64];
+	size_t		 vlen;
+	int		 pragma = 0, have = 0;
+
+	out[0] = '\0';
+	while (verify_attr(s, len, i, name, sizeof(name), &val, &vlen)) {
+		if (strcmp(name, "charset") == 0 && out[0] == '\0')
+			verify_param_value(val, vlen, out, n);
+		else if (strcmp(name, "http-equiv") == 0 && vlen == 12 &&
+		    strncasecmp(val, "content-type", 12) == 0)
+			pragma = 1;
+		else if (strcmp(name, "content") == 0 && !have)
+			have = verify_find_charset(val, vlen, cs, sizeof(cs));
+	}
+	if (out[0] != '\0')
+		return (1);
+	if (pragma && have) {
+		snprintf(out, n, "%s", cs);
+		return (1);
+	}
+	return (0);
+}
+
 /* Look for a <meta> charset declaration in the first bytes of the page. */
 static int
-verify_prescan(const char *body, size_t len, char *out, size_t n)
+verify_prescan(const char *s, size_t len, char *out, size_t n)
 {
-	const char	*val, *end;
-	char		 name[32], cs[64];
+	const char	*end, *val;
+	char		 name[32];
 	size_t		 i, vlen;
-	int		 pragma, have;
 
 	if (len > VERIFY_PRESCAN_BYTES)
 		len = VERIFY_PRESCAN_BYTES;
-	for (i = 0; i < len; i++) {
-		if (body[i] != '<')
+	for (i = 0; i + 1 < len; i++) {
+		if (s[i] != '<')
 			continue;
-		if (len - i >= 4 && memcmp(body + i, "<!--", 4) == 0) {
-			end = memmem(body + i + 4, len - i - 4, "-->", 3);
-			if (end == NULL)
+		if (len - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
+			if ((end = memmem(s + i + 4, len - i - 4, "-->", 3)) ==
+			    NULL)
 				return (0);
-			i = end - body + 2;
-			continue;
-		}
-		if (i + 1 < len && (body[i + 1] == '/' || body[i + 1] == '!' ||
-		    body[i + 1] == '?')) {
+			i = end - s + 2;
+		} else if (s[i + 1] == '/' || s[i + 1] == '!' ||
+		    s[i + 1] == '?') {
 			/* End tag, doctype, processing instruction. */
-			end = memchr(body + i, '>', len - i);
-			if (end == NULL)
+			if ((end = memchr(s + i, '>', len - i)) == NULL)
 				return (0);
-			i = end - body;
-			continue;
-		}
-		if (len - i < 6 || strncasecmp(body + i, "<meta", 5) != 0 ||
-		    !(isspace((unsigned char)body[i + 5]) ||
-		    body[i + 5] == '/')) {
+			i = end - s;
+		} else if (len - i >= 6 && strncasecmp(s + i, "<meta", 5) == 0 &&
+		    (isspace((unsigned char)s[i + 5]) || s[i + 5] == '/')) {
+			i += 5;
+			if (verify_meta(s, len, &i, out, n))
+				return (1);
+		} else if (isalpha((unsigned char)s[i + 1])) {
 			/* Another tag: skip it with its attributes. */
-			if (i + 1 >= len || !isalpha((unsigned char)body[i + 1]))
-				continue;
-			for (i++; i < len && isalnum((unsigned char)body[i]); i++)
+			for (i++; i < len && isalnum((unsigned char)s[i]); i++)
 				;
-			while (verify_attr(body, len, &i, name, sizeof(name),
+			while (verify_attr(s, len, &i, name, sizeof(name),
 			    &val, &vlen))
 				;
-			continue;
-		}
-		i += 5;
-		pragma = have = 0;
-		out[0] = '\0';
-		while (verify_attr(body, len, &i, name, sizeof(name), &val,
-		    &vlen)) {
-			if (strcmp(name, "charset") == 0 && out[0] == '\0')
-				verify_param_value(val, vlen, out, n);
-			else if (strcmp(name, "http-equiv") == 0 &&
-			    vlen == 12 && strncasecmp(val, "content-type", 12) == 0)
-				pragma = 1;
-			else if (strcmp(name, "content") == 0 && !have)
-				have = verify_find_charset(val, vlen, cs,
-				    sizeof(cs));
-		}
-		if (out[0] != '\0')
-			return (1);
-		if (pragma && have) {
-			snprintf(out, n, "%s", cs);
-			return (1);
 		}
 	}
 	return (0);

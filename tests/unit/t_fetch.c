@@ -809,7 +809,7 @@ END_TEST
 START_TEST(test_free_in_done)
 {
 	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g[4];
+	struct got		 g[3];
 	char			 url[128];
 
 	l.max_concurrent = 2;
@@ -820,9 +820,31 @@ START_TEST(test_free_in_done)
 	snprintf(url, sizeof(url), "%s/slow?300", s1->base);
 	fetch_start(ctx, url, 0, got_cb, &g[1]);		/* active */
 	fetch_start(ctx, url, 0, got_cb, &g[2]);		/* queued */
-	fetch_start(ctx, "gopher://x/", 0, got_cb, &g[3]);	/* pending */
 	run(2, 1);
 	ck_assert_int_eq(g[0].n, 1);
+	ck_assert_int_eq(g[1].n + g[2].n, 0);
+	ck_assert_ptr_null(ctx);
+	got_free(g, 3);
+}
+END_TEST
+
+START_TEST(test_free_in_deferred_done)
+{
+	struct fetch_limits	 l = limits(&lo8, 1);
+	struct got		 g[4];
+	char			 url[128];
+
+	l.max_concurrent = 1;
+	new_ctx(&l);
+	memset(g, 0, sizeof(g));
+	fetch_start(ctx, "gopher://x/", 0, free_ctx_cb, &g[0]);
+	fetch_start(ctx, "file:///", 0, got_cb, &g[1]);	/* same drain */
+	snprintf(url, sizeof(url), "%s/slow?300", s1->base);
+	fetch_start(ctx, url, 0, got_cb, &g[2]);		/* active */
+	fetch_start(ctx, url, 0, got_cb, &g[3]);		/* queued */
+	run(2, 1);
+	ck_assert_int_eq(g[0].n, 1);
+	ck_assert_int_eq(g[0].status, FETCH_REFUSED);
 	ck_assert_int_eq(g[1].n + g[2].n + g[3].n, 0);
 	ck_assert_ptr_null(ctx);
 	got_free(g, 4);
@@ -841,8 +863,9 @@ START_TEST(test_free_with_work)
 	snprintf(url, sizeof(url), "%s/slow?200", s1->base);
 	fetch_start(ctx, url, 0, got_cb, &g[0]);
 	fetch_start(ctx, url, 0, got_cb, &g[1]);
+	run(1, 0.1);			/* connected, request sent */
+	ck_assert_int_eq(s1->hits, 1);
 	fetch_start(ctx, "file:///", 0, got_cb, &g[2]);
-	run(1, 0.1);
 	fetch_ctx_free(ctx);
 	ctx = NULL;
 	run(1, 0.5);
@@ -962,6 +985,7 @@ fetch_suite(void)
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_cancel_in_done);
 	tcase_add_test(tc, test_free_in_done);
+	tcase_add_test(tc, test_free_in_deferred_done);
 	tcase_add_test(tc, test_free_with_work);
 	tcase_add_test(tc, test_start_in_done);
 	suite_add_tcase(s, tc);
