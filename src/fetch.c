@@ -702,6 +702,13 @@ fetch_parse_url(const char *url, char **hostkey, const char **cause)
 		*cause = "url too long";
 		return (-1);
 	}
+	/* No guessing: curl would take "//host/" or "host/" as http. */
+	if (strncasecmp(url, "http://", 7) != 0 &&
+	    strncasecmp(url, "https://", 8) != 0) {
+		*cause = strstr(url, "://") != NULL ||
+		    strncasecmp(url, "file:", 5) == 0 ? "scheme" : "bad url";
+		return (-1);
+	}
 	if ((u = curl_url()) == NULL) {
 		*cause = "out of memory";
 		return (-1);

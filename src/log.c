@@ -81,20 +81,39 @@ log_level_name(int prio)
 	return (prio < LOG_CRIT ? "crit" : "debug");
 }
 
-/* Append one byte if it fits, keeping room for the terminator. */
+/*
+ * Lines are built in a fixed buffer.  Values stop where they would run
+ * into the last LOG_RESERVE bytes, which are kept for what closes the
+ * line (a quote, the ts field, the JSON brace), so a cut line is still
+ * well formed.
+ */
+#define LOG_RESERVE	96
+
+/* Append n bytes if they fit whole; force may use the reserve. */
+static int
+log_putn(char *buf, size_t len, size_t *off, const char *s, size_t n,
+    int force)
+{
+	size_t	 limit = force ? len : len - LOG_RESERVE;
+
+	if (*off + n + 1 > limit)
+		return (-1);
+	memcpy(buf + *off, s, n);
+	*off += n;
+	buf[*off] = '\0';
+	return (0);
+}
+
 static void
 log_putc(char *buf, size_t len, size_t *off, char c)
 {
-	if (*off + 1 < len)
-		buf[(*off)++] = c;
-	buf[*off < len ? *off : len - 1] = '\0';
+	log_putn(buf, len, off, &c, 1, 1);
 }
 
 static void
 log_puts(char *buf, size_t len, size_t *off, const char *s)
 {
-	while (*s != '\0')
-		log_putc(buf, len, off, *s++);
+	log_putn(buf, len, off, s, strlen(s), 0);
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
@@ -129,39 +148,47 @@ log_utf8_len(const unsigned char *s)
 
 /*
  * Escape s as a quoted value: quotes and backslashes get a backslash,
- * controls and bytes that are not UTF-8 become \n, \t or \xNN (JSON:
- * \u00NN), so no value can forge a line or a key.
+ * controls become \n, \t, \r or \xNN (JSON: \u00NN), and bytes that
+ * are not UTF-8 become \xNN (JSON: \ufffd), so no value can forge a
+ * line or a key.  A value too long for the line ends in "...".
  */
 static void
 log_quote(char *buf, size_t len, size_t *off, const char *s, int json)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	char			 hex[8];
-	size_t			 n, i;
+	char			 esc[8];
+	const char		*unit;
+	size_t			 n;
 
 	log_putc(buf, len, off, '"');
 	while (*p != '\0') {
+		unit = esc;
+		n = 1;
 		if (*p == '"' || *p == '\\') {
-			log_putc(buf, len, off, '\\');
-			log_putc(buf, len, off, (char)*p++);
-		} else if (*p == '\n') {
-			log_puts(buf, len, off, "\\n");
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			n = 2;
+		} else if (*p == '\n' || *p == '\t' || *p == '\r') {
+			esc[0] = '\\';
+			esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+			n = 2;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			n = (size_t)snprintf(esc, sizeof(esc),
+			    json ? "\\u%04x" : "\\x%02x", *p);
+		} else if ((n = log_utf8_len(p)) == 0) {
+			n = (size_t)snprintf(esc, sizeof(esc),
+			    json ? "\\ufffd" : "\\x%02x", *p);
 			p++;
-		} else if (*p == '\t') {
-			log_puts(buf, len, off, "\\t");
-			p++;
-		} else if (*p == '\r') {
-			log_puts(buf, len, off, "\\r");
-			p++;
-		} else if (*p < 0x20 || *p == 0x7f ||
-		    (n = log_utf8_len(p)) == 0) {
-			snprintf(hex, sizeof(hex), json ? "\\u%04x" : "\\x%02x",
-			    *p++);
-			log_puts(buf, len, off, hex);
-		} else {
-			for (i = 0; i < n; i++)
-				log_putc(buf, len, off, (char)*p++);
+			if (log_putn(buf, len, off, esc, n, 0) == -1)
+				break;
+			continue;
+		} else
+			unit = (const char *)p;
+		if (log_putn(buf, len, off, unit, n, 0) == -1) {
+			log_putn(buf, len, off, "...", 3, 1);
+			break;
 		}
+		p += unit == esc ? 1 : n;
 	}
 	log_putc(buf, len, off, '"');
 }
@@ -193,39 +220,41 @@ log_is_number(const char *s)
 	return (1);
 }
 
-size_t
-log_escape(char *buf, size_t len, const char *s)
-{
-	size_t	 off = strlen(buf);
-
-	if (log_is_bare(s))
-		log_puts(buf, len, &off, s);
-	else
-		log_quote(buf, len, &off, s, 0);
-	return (off);
-}
-
+/* Append one key and value; a field that has no room left is dropped. */
 static void
 log_field(char *buf, size_t len, size_t *off, const char *key,
     const char *val)
 {
-	if (log_format == LOG_FORMAT_JSON) {
-		log_putc(buf, len, off, ',');
+	int	 json = log_format == LOG_FORMAT_JSON;
+
+	if (*off + strlen(key) + 16 > len - LOG_RESERVE)
+		return;
+	if (json) {
+		log_puts(buf, len, off, ",");
 		log_quote(buf, len, off, key, 1);
-		log_putc(buf, len, off, ':');
-		if (log_is_number(val) && strlen(val) < 16)
-			log_puts(buf, len, off, val);
-		else
+		log_puts(buf, len, off, ":");
+		if (!log_is_number(val) || strlen(val) >= 16 ||
+		    log_putn(buf, len, off, val, strlen(val), 0) == -1)
 			log_quote(buf, len, off, val, 1);
 		return;
 	}
-	log_putc(buf, len, off, ' ');
+	log_puts(buf, len, off, " ");
 	log_puts(buf, len, off, key);
-	log_putc(buf, len, off, '=');
-	if (log_is_bare(val))
-		log_puts(buf, len, off, val);
-	else
+	log_puts(buf, len, off, "=");
+	if (!log_is_bare(val) ||
+	    log_putn(buf, len, off, val, strlen(val), 0) == -1)
 		log_quote(buf, len, off, val, 0);
+}
+
+/* The ts field, written into the reserve. */
+static void
+log_tail(char *buf, size_t len, size_t *off, const char *ts)
+{
+	char	 field[64];
+
+	snprintf(field, sizeof(field), log_format == LOG_FORMAT_JSON ?
+	    ",\"ts\":\"%s\"" : " ts=%s", ts);
+	log_putn(buf, len, off, field, strlen(field), 1);
 }
 
 void
@@ -264,7 +293,7 @@ log_eventv(int prio, const char *event, va_list ap)
 		now = time(NULL);
 		gmtime_r(&now, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		log_field(buf, sizeof(buf), &off, "ts", ts);
+		log_tail(buf, sizeof(buf), &off, ts);
 	}
 	if (log_format == LOG_FORMAT_JSON)
 		log_putc(buf, sizeof(buf), &off, '}');

@@ -45,7 +45,4 @@ _Noreturn void fatal(const char *, ...)
 _Noreturn void fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 
-/* Append s to buf (of size len, NUL-terminated) escaped as a logfmt value. */
-size_t	 log_escape(char *buf, size_t len, const char *s);
-
 #endif

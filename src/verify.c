@@ -350,7 +350,8 @@ verify_prescan(const char *s, size_t len, char *out, size_t n)
 			if ((end = memchr(s + i, '>', len - i)) == NULL)
 				return (0);
 			i = end - s;
-		} else if (len - i >= 6 && strncasecmp(s + i, "<meta", 5) == 0 &&
+		} else if (len - i >= 6 &&
+		    strncasecmp(s + i, "<meta", 5) == 0 &&
 		    (isspace((unsigned char)s[i + 5]) || s[i + 5] == '/')) {
 			i += 5;
 			if (verify_meta(s, len, &i, out, n))
