@@ -90,6 +90,32 @@ def test_fault_33():
     t.eq(origin.count("/src/33"), n, "no fetch for a refused target")
 
 
+def test_allow_prefix_boundaries():
+    tmp4 = harness.mktmp("faults-allow")
+    d4 = harness.Daemon(tmp4, harness.base_config(
+        tmp4, allow="http://blog.example.com/blog HTTP://Blog.Example.COM:80"
+        "/other/"), name="allow")
+    d4.start()
+    tg_ok = "http://blog.example.com/other/post"
+    src = origin.page("/src/allow", harness.link_page(tg_ok))
+    r = d4.ping(src, tg_ok)
+    t.ok(r.ok, "allow prefixes are normalised (HTTP://Blog.Example.COM:80)",
+         "got %r" % (r,))
+    for tg, why in [
+            ("http://blog.example.com.evil.example/blog/x", "longer host"),
+            ("http://blog.example.com@evil.example/blog/x", "userinfo"),
+            ("http://evil.example/http://blog.example.com/blog/x",
+             "prefix in the path"),
+            ("http://blog.example.com:8080/blog/x", "other port"),
+            ("http://blog.example.com/blog/../admin", "dot segments"),
+            ("http://blog.example.com/blog/%2e%2e/admin",
+             "escaped dot segments"),
+            ("http://blog.example.com/other", "the prefix without its slash"),
+            ("http://blog.example.com/", "the site root")]:
+        expect_fault(d4.ping(src, tg), 33, "fault 33: %s (%s)" % (why, tg))
+    t.check_daemon(d4)
+
+
 def test_fault_48():
     tg = BLOG + "post-48"
     src = origin.page("/src/48", harness.link_page(tg))
@@ -122,8 +148,7 @@ def test_fault_32():
     origin.page("/post/exists", b"<html><title>post</title></html>")
     origin.not_found("/post/missing")
     origin.page("/post/error", b"err", "text/html", status=500)
-    origin.redirect("/post/moved", origin.url("/post/exists"))
-    for path in ("missing", "error", "exists", "moved"):
+    for path in ("missing", "error", "exists"):
         origin.page("/src/32-%s" % path,
                     harness.link_page(tpre + path))
     r = d2.ping(origin.url("/src/32-missing"), tpre + "missing")
@@ -155,6 +180,12 @@ def test_fault_49():
          "got %r" % (res[:2],))
     expect_fault(res[2], 49, "fault 49: third request rate limited")
     t.eq(origin.count("/src/49-2"), 0, "no fetch for a rate-limited request")
+    line = d3.wait_log(None, timeout=3, fault="49")
+    t.ok(line is not None and line.get("client") == "127.0.0.1"
+         and line.event in ("pingback.rejected", "xmlrpc.fault"),
+         "fault=49 logged with the client", line.raw if line else "no line")
+    if line is not None and line.event != "pingback.rejected":
+        t.diag("note: rate-limited pingback.ping logged as %s" % line.event)
     t.ok(res[2].elapsed < 2, "rate-limited answer is immediate",
          "took %.2fs" % res[2].elapsed)
     t.check_daemon(d3)
@@ -206,6 +237,7 @@ def test_concurrent_duplicates():
 t.run(test_fault_16_and_uniform_string)
 t.run(test_fault_17)
 t.run(test_fault_33)
+t.run(test_allow_prefix_boundaries)
 t.run(test_fault_48)
 t.run(test_fault_0_via_ping)
 t.run(test_fault_50)

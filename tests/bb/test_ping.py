@@ -6,6 +6,7 @@ getPingbacks, duplicates and system.listMethods."""
 
 import datetime
 import os
+import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -212,6 +213,118 @@ def test_not_links():
     t.ok(d.running(), "daemon still running after the not-link cases")
 
 
+def test_odd_pages():
+    tg = BLOG + "post-odd-%s"
+
+    def raw_page(name, body, ctype):
+        def h(req):
+            req._send(200, body, ctype)
+        origin.routes["/src/odd-" + name] = h
+        return origin.url("/src/odd-" + name)
+    r = d.ping(raw_page("noctype", harness.link_page(tg % 1), None), tg % 1)
+    t.ok(r.ok, "page without Content-Type is taken as HTML", "got %r" % (r,))
+    bom = b"\xef\xbb\xbf" + harness.link_page(tg % 2, title="Gr\u00fc\u00dfe")
+    bom = bom.replace(b"<meta charset=\"utf-8\">", b"")
+    src = raw_page("bom", bom, "text/html")
+    r = d.ping(src, tg % 2)
+    rows = d.rows("source = ?", (src,))
+    t.ok(r.ok and rows and rows[0]["title"] == "Grüße",
+         "UTF-8 BOM without a declared charset: decoded as UTF-8",
+         "got %r, rows %r" % (r, rows))
+    many = b"<html><head><title>many</title></head><body>" + b"".join(
+        b"<p><a href=\"http://else.example/%d\">l%d</a></p>" % (i, i)
+        for i in range(20000)) + (b"<a href=\"%s\">it</a></body></html>"
+                                  % (tg % 3).encode())
+    r = d.ping(raw_page("many", many, "text/html"), tg % 3)
+    t.ok(r.ok and r.elapsed < 5, "20000 other links before the one: found "
+         "quickly", "got %r" % (r,))
+    deep = b"<html><head><title>deep</title></head><body>" + \
+        b"<div>" * 50000 + b"<a href=\"%s\">x</a>" % (tg % 4).encode() + \
+        b"</div>" * 50000 + b"</body></html>"
+    r = d.ping(raw_page("deep", deep, "text/html"), tg % 4)
+    t.ok((r.ok or r.fault in (16, 17)) and r.elapsed < 5,
+         "50000 nested <div>: answered quickly, no crash", "got %r" % (r,))
+    junk = bytes(range(256)) * 64 + b"\0<a href=\"%s\">" % (tg % 5).encode()
+    r = d.ping(raw_page("junk", junk, "text/html"), tg % 5)
+    t.ok(r.ok or r.fault in (16, 17), "binary junk served as text/html: an "
+         "answer, no crash", "got %r" % (r,))
+    nul = harness.link_page(tg % 6, before="Vor\0her ")
+    r = d.ping(raw_page("nul", nul, "text/html"), tg % 6)
+    t.ok(r.ok or r.fault == 17, "NUL byte before the link: an answer",
+         "got %r" % (r,))
+    if r.ok:
+        rows = d.rows("target = ?", (tg % 6,))
+        t.ok(rows and "\0" not in (rows[0]["excerpt"] or ""),
+             "no NUL byte in the stored excerpt", "rows %r" % rows)
+    bogus = harness.link_page(tg % 7)
+    r = d.ping(raw_page("bogus-cs", bogus,
+                        "text/html; charset=x-no-such-charset"), tg % 7)
+    t.ok(r.ok or r.fault in (16, 17), "unknown charset: an answer, no crash",
+         "got %r" % (r,))
+    two = ("<html><head><title>two</title></head><body><p>Erster Absatz "
+           "<a href=\"%s\">eins</a> Ende eins.</p><p>Zweiter <a href=\"%s\">"
+           "zwei</a> Ende zwei.</p></body></html>" % (tg % 8, tg % 8))
+    src = raw_page("two", two.encode(), "text/html")
+    r = d.ping(src, tg % 8)
+    rows = d.rows("source = ?", (src,))
+    t.ok(r.ok and rows and "eins" in (rows[0]["excerpt"] or ""),
+         "two links to the target: one row, excerpt around the first",
+         "got %r rows %r" % (r, rows))
+    ws = harness.link_page(tg % 9, title=" \n\t ")
+    src = raw_page("ws-title", ws, "text/html")
+    r = d.ping(src, tg % 9)
+    rows = d.rows("source = ?", (src,))
+    t.ok(r.ok and rows and rows[0]["title"] == harness.ORIGIN_HOST,
+         "whitespace-only title: the host is stored", "rows %r" % rows)
+
+
+def test_store_contract():
+    db = sqlite3.connect(d.store_path, timeout=5, isolation_level=None)
+    try:
+        cols = [r[1] for r in db.execute("PRAGMA table_info(mentions)")]
+        want = ["id", "kind", "source", "target", "title", "excerpt",
+                "status", "client_ip", "received_at"]
+        t.ok(all(c in cols for c in want), "mentions has the documented "
+             "columns", "columns %r" % cols)
+        row = db.execute("SELECT source, target, source_norm, target_norm "
+                         "FROM mentions LIMIT 1").fetchone()
+        dup_refused = False
+        try:
+            db.execute("INSERT INTO mentions (kind, source, target, "
+                       "source_norm, target_norm, title, excerpt, status, "
+                       "client_ip, received_at) VALUES ('pingback', ?, ?, ?, "
+                       "?, 't', 'e', 'pending', '127.0.0.1', "
+                       "'2026-01-01T00:00:00Z')", row)
+        except sqlite3.IntegrityError:
+            dup_refused = True
+        t.ok(dup_refused, "the store refuses a second row for the same "
+             "normalised pair (uniqueness rule)")
+        # spam and deleted rows are not listed by getPingbacks
+        tg = BLOG + "post-spam"
+        src = origin.page("/src/spam.html", harness.link_page(tg))
+        r = d.ping(src, tg)
+        t.ok(r.ok, "pingback to be marked as spam accepted", "got %r" % (r,))
+        db.execute("UPDATE mentions SET status = 'spam' WHERE target = ?",
+                   (tg,))
+        r = d.call("pingback.extensions.getPingbacks", tg)
+        t.ok(r.ok and r.value == [], "getPingbacks leaves out spam",
+             "got %r" % (r,))
+        r = d.ping(src, tg)
+        t.ok(r.fault == 48, "a pingback marked spam is still a duplicate",
+             "got %r" % (r,))
+    finally:
+        db.close()
+
+
+def test_source_escapes_duplicate():
+    tg = BLOG + "post-escdup"
+    origin.page("/src/~user/page.html", harness.link_page(tg))
+    t.ok(d.ping(origin.url("/src/~user/page.html"), tg).ok,
+         "source with ~ accepted")
+    r = d.ping(origin.url("/src/%7euser/page.html"), tg)
+    t.ok(r.fault == 48, "same source spelled %7e: fault 48", "got %r" % (r,))
+
+
 def test_list_methods():
     r = d.call("system.listMethods")
     want = {"pingback.ping", "pingback.extensions.getPingbacks",
@@ -240,6 +353,9 @@ if res and res[0]:
     t.run(test_duplicates, *res)
 t.run(test_link_matching)
 t.run(test_not_links)
+t.run(test_odd_pages)
+t.run(test_store_contract)
+t.run(test_source_escapes_duplicate)
 t.run(test_list_methods)
 t.run(test_fault_logged)
 sys.exit(t.done())
