@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <ctype.h>
@@ -34,6 +35,9 @@
 
 #define CONF_LISTEN_DEFAULT	"127.0.0.1:8080"
 #define CONF_MAX_STRING		1024	/* user_agent, xmlrpc_path */
+#define CONF_IP_BUFSZ		(INET6_ADDRSTRLEN + 2)	/* "[v6]" and NUL */
+#define CONF_MAX_HOST		253	/* a domain name, in bytes */
+#define CONF_MAX_LABEL		63
 
 struct conf_parse;
 struct conf_key;
@@ -480,6 +484,215 @@ conf_set_rate(struct conf_parse *p, const struct conf_key *k, const char *v)
 		p->conf->client_rate = n;
 }
 
+/*
+ * Write the canonical form of the IP literal s (len bytes) to buf: an
+ * IPv4 address as a dotted quad, an IPv6 address (brackets optional)
+ * in brackets as inet_ntop writes it, and an IPv4-mapped IPv6 address
+ * as the IPv4 address it carries.  Return buf, or NULL if s is none.
+ */
+static char *
+conf_ip_canon(const char *s, size_t len, char *buf, size_t bufsz)
+{
+	struct in_addr	 in4;
+	struct in6_addr	 in6;
+	char		 tmp[INET6_ADDRSTRLEN + 1], out[INET6_ADDRSTRLEN];
+	int		 v6only = 0;
+
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+		s++;
+		len -= 2;
+		v6only = 1;
+	}
+	if (len == 0 || len >= sizeof(tmp))
+		return (NULL);
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (!v6only && inet_pton(AF_INET, tmp, &in4) == 1) {
+		if (inet_ntop(AF_INET, &in4, out, sizeof(out)) == NULL)
+			return (NULL);
+		snprintf(buf, bufsz, "%s", out);
+		return (buf);
+	}
+	if (inet_pton(AF_INET6, tmp, &in6) != 1)
+		return (NULL);
+	if (IN6_IS_ADDR_V4MAPPED(&in6)) {
+		memcpy(&in4, &in6.s6_addr[12], sizeof(in4));
+		if (inet_ntop(AF_INET, &in4, out, sizeof(out)) == NULL)
+			return (NULL);
+		snprintf(buf, bufsz, "%s", out);
+	} else {
+		if (inet_ntop(AF_INET6, &in6, out, sizeof(out)) == NULL)
+			return (NULL);
+		snprintf(buf, bufsz, "[%s]", out);
+	}
+	return (buf);
+}
+
+/*
+ * Return 1 if s is a host name: dot-separated labels of letters,
+ * digits, '-' and '_'.  A last label that is a number (decimal or 0x
+ * hex) is refused: curl reads such a name as an IPv4 address.
+ */
+static int
+conf_host_name(const char *s)
+{
+	const char	*p, *label = s;
+
+	if (*s == '\0' || strlen(s) > CONF_MAX_HOST)
+		return (0);
+	for (p = s;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (p == label || p - label > CONF_MAX_LABEL)
+				return (0);
+			if (*p == '\0')
+				break;
+			label = p + 1;
+		} else if (!isalnum((unsigned char)*p) && *p != '-' &&
+		    *p != '_')
+			return (0);
+	}
+	if (label[strspn(label, "0123456789")] == '\0')
+		return (0);
+	if (label[0] == '0' && (label[1] == 'x' || label[1] == 'X') &&
+	    label[2 + strspn(label + 2, "0123456789abcdefABCDEF")] == '\0')
+		return (0);
+	return (1);
+}
+
+/*
+ * Find the host of url ("scheme://[userinfo@]host[:port]/..."): set
+ * *off and *len and return 0, or return -1 if url has no "://".
+ */
+static int
+conf_url_host(const char *url, size_t *off, size_t *len)
+{
+	const char	*h, *end, *at, *e;
+
+	if ((h = strstr(url, "://")) == NULL)
+		return (-1);
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	for (at = h; at < end; at++)
+		if (*at == '@')
+			h = at + 1;
+	if (*h == '[') {
+		if ((e = memchr(h, ']', end - h)) == NULL)
+			e = end;
+		else
+			e++;
+	} else if ((e = memchr(h, ':', end - h)) == NULL)
+		e = end;
+	*off = h - url;
+	*len = e - h;
+	return (0);
+}
+
+/*
+ * Return a copy of url with its host in the form the block lists are
+ * compared in: lower-cased, without trailing dots ("example.com." is
+ * example.com to DNS), an IP literal canonical (conf_ip_canon).  Set
+ * *hoff and *hlen to the host in the copy.  NULL if url has no "://".
+ */
+static char *
+conf_block_canon(const char *url, size_t *hoff, size_t *hlen)
+{
+	char	 ip[CONF_IP_BUFSZ], *out, *o;
+	size_t	 off, len, i;
+
+	if (conf_url_host(url, &off, &len) == -1)
+		return (NULL);
+	out = xmalloc(strlen(url) + sizeof(ip) + 1);
+	memcpy(out, url, off);
+	o = out + off;
+	if (conf_ip_canon(url + off, len, ip, sizeof(ip)) != NULL)
+		o += snprintf(o, sizeof(ip), "%s", ip);
+	else {
+		for (i = 0; i < len; i++)
+			*o++ = (char)tolower((unsigned char)url[off + i]);
+		while (o > out + off && o[-1] == '.')
+			o--;
+	}
+	*hoff = off;
+	*hlen = o - (out + off);
+	strcpy(o, url + off + len);
+	return (out);
+}
+
+/*
+ * Add an entry to a block list: with "://", a URL prefix (normalised);
+ * otherwise an IP literal, or a domain name (lower-cased, without a
+ * leading "*." or "." and a trailing ".").
+ */
+static void
+conf_block_add(struct conf_parse *p, const struct conf_key *k,
+    const char *word, char ***list, size_t *n)
+{
+	char		 ip[CONF_IP_BUFSZ], *norm, *s, *c;
+	const char	*d = word;
+	size_t		 off, len;
+
+	if (strstr(word, "://") != NULL) {
+		if ((norm = conf_url(p, k, word)) == NULL)
+			return;
+		if ((s = conf_block_canon(norm, &off, &len)) != NULL)
+			conf_list_add(list, n, s);
+		free(s);
+		free(norm);
+		return;
+	}
+	if (conf_ip_canon(word, strlen(word), ip, sizeof(ip)) != NULL) {
+		conf_list_add(list, n, ip);
+		return;
+	}
+	if (strncmp(d, "*.", 2) == 0)
+		d += 2;
+	else if (*d == '.')
+		d++;
+	s = xstrdup(d);
+	for (c = s; *c != '\0'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	if (c > s && c[-1] == '.')
+		c[-1] = '\0';
+	if (conf_host_name(s))
+		conf_list_add(list, n, s);
+	else if (strchr(word, '/') != NULL)
+		conf_bad(p, k, word, "is not a domain or IP address (a URL "
+		    "prefix starts with http:// or https://)");
+	else
+		conf_bad(p, k, word, "is not a domain or IP address");
+	free(s);
+}
+
+static void
+conf_add_block_source(struct conf_parse *p, const struct conf_key *k,
+    const char *word)
+{
+	conf_block_add(p, k, word, &p->conf->block_sources,
+	    &p->conf->nblock_sources);
+}
+
+static void
+conf_add_block_target(struct conf_parse *p, const struct conf_key *k,
+    const char *word)
+{
+	conf_block_add(p, k, word, &p->conf->block_targets,
+	    &p->conf->nblock_targets);
+}
+
+static void
+conf_set_block_sources(struct conf_parse *p, const struct conf_key *k,
+    const char *v)
+{
+	conf_words(p, k, v, conf_add_block_source);
+}
+
+static void
+conf_set_block_targets(struct conf_parse *p, const struct conf_key *k,
+    const char *v)
+{
+	conf_words(p, k, v, conf_add_block_target);
+}
+
 static void
 conf_set_level(struct conf_parse *p, const struct conf_key *k, const char *v)
 {
@@ -534,6 +747,15 @@ static const struct conf_key conf_keys[] = {
 	    default_status),
 	CONF_FN("limits", "client_rate", conf_set_rate, 0, client_rate),
 	CONF_NUM("limits", "client_burst", 0, 1000000, client_burst),
+	CONF_NUM("limits", "source_host_per_minute", 0, 100000,
+	    source_host_per_minute),
+	CONF_NUM("limits", "fetch_cache_ttl", 0, 86400, fetch_cache_ttl),
+	CONF_SIZE("limits", "fetch_cache_size", 16, 1000000,
+	    fetch_cache_size),
+	CONF_FN("limits", "block_sources", conf_set_block_sources, 1,
+	    block_sources),
+	CONF_FN("limits", "block_targets", conf_set_block_targets, 1,
+	    block_targets),
 	CONF_FN("log", "level", conf_set_level, 0, log_level),
 	CONF_FN("log", "format", conf_set_format, 0, log_format),
 };
@@ -747,6 +969,9 @@ conf_default(void)
 	c->default_status = xstrdup("pending");
 	c->client_rate = 1;
 	c->client_burst = 20;
+	c->source_host_per_minute = 30;
+	c->fetch_cache_ttl = 600;
+	c->fetch_cache_size = 10000;
 	c->log_level = LOG_INFO;
 	c->log_format = LOG_FORMAT_LOGFMT;
 	return (c);
@@ -766,6 +991,8 @@ conf_free(struct conf *c)
 	free(c->user_agent);
 	free(c->store_path);
 	free(c->default_status);
+	conf_list_free(c->block_sources, c->nblock_sources);
+	conf_list_free(c->block_targets, c->nblock_targets);
 	free(c);
 }
 
@@ -842,4 +1069,32 @@ conf_target_allowed(const struct conf *c, const char *url_norm)
 		if (strncmp(url_norm, c->allow[i], strlen(c->allow[i])) == 0)
 			return (1);
 	return (0);
+}
+
+int
+conf_blocked(char *const *list, size_t n, const char *url_norm)
+{
+	const char	*host;
+	char		*canon;
+	size_t		 i, hoff, hlen, elen;
+	int		 hit = 0;
+
+	if (list == NULL || n == 0 || url_norm == NULL)
+		return (0);
+	if ((canon = conf_block_canon(url_norm, &hoff, &hlen)) == NULL)
+		return (0);
+	host = canon + hoff;
+	for (i = 0; i < n && !hit; i++) {
+		if (strstr(list[i], "://") != NULL) {
+			hit = strncmp(canon, list[i], strlen(list[i])) == 0;
+			continue;
+		}
+		/* The domain itself, or a subdomain: a '.' before it. */
+		elen = strlen(list[i]);
+		hit = elen <= hlen &&
+		    memcmp(host + hlen - elen, list[i], elen) == 0 &&
+		    (elen == hlen || host[hlen - elen - 1] == '.');
+	}
+	free(canon);
+	return (hit);
 }

@@ -1,25 +1,18 @@
 /*
- * Fetching source pages: libcurl's multi-socket interface driven by the
- * daemon's libevent loop (the shape of curl's hiperfifo example), with
- * the SSRF guard applied to every connection curl opens (redirects
- * included) and the [fetch] limits: size, time, redirects, schemes and
- * concurrency, in total and per host.
+ * Fetching source pages: libcurl's multi-socket interface on the daemon's
+ * libevent loop (the hiperfifo shape), the SSRF guard on every connection
+ * curl opens (redirects included), and the [fetch] limits.
  *
- * A fetch is in one state and on the matching list of its context:
- * QUEUED (waiting for a slot; no easy handle yet), ACTIVE (its easy
- * handle is in a multi), FINISHED (the result is known, done is called
- * soon from the event loop) or DELIVERING (done is running; on no
- * list).  fetch_free is the only place a fetch is freed, and it is never
- * called from inside a libcurl callback: finished transfers are taken
- * out of the multi in fetch_check_multi_info, after
- * curl_multi_socket_action has returned.
+ * A fetch is QUEUED (no easy handle yet), ACTIVE (in a multi), FINISHED
+ * (result known, done comes from the event loop) or DELIVERING (done is
+ * running), and on the context's list for that state.  fetch_free is the
+ * only place a fetch is freed, never from inside a libcurl callback.
  *
- * Generations.  The limits a transfer runs with and the multi handle it
- * runs in (and so the connection cache it may reuse) form a generation.
- * fetch_ctx_set_limits starts a new one; the old one lives until its
- * last transfer ends.  A connection the guard let through under an old
- * allow list is thus never reused under a new one.  A queued fetch takes
- * the generation current when it leaves the queue.
+ * A generation is a multi handle (so a connection cache) with the limits
+ * of the transfers in it.  fetch_ctx_set_limits starts a new one; the old
+ * one lives until its last transfer ends, so a connection the guard let
+ * through under an old allow list is never reused under a new one.  A
+ * queued fetch takes the generation current when it leaves the queue.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -29,6 +22,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +40,6 @@
 #define FETCH_BUF_MIN_BYTES	16384
 #define FETCH_ACCEPT	"Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 
-#ifdef CURL_WRITEFUNC_ERROR
-#define FETCH_WRITE_ERROR	CURL_WRITEFUNC_ERROR
-#else
-#define FETCH_WRITE_ERROR	0
-#endif
-
 enum fetch_state {
 	FETCH_S_QUEUED,
 	FETCH_S_ACTIVE,
@@ -62,6 +50,7 @@ enum fetch_state {
 /* A multi handle and the limits of the transfers that run in it. */
 struct fetch_gen {
 	struct fetch_ctx	*ctx;
+	struct event_base	*base;
 	int			 refs;
 	CURLM			*multi;
 	struct event		*timer;
@@ -142,24 +131,23 @@ static void	fetch_schedule(struct fetch_ctx *);
 static void	fetch_drain(struct fetch_ctx *);
 static void	fetch_event_cb(evutil_socket_t, short, void *);
 
-static const char *
-fetch_status_name(enum fetch_status st)
+/* For the debug log, indexed by enum fetch_status. */
+static const char *const fetch_status_names[] = {
+	"ok", "http_error", "refused", "too_large", "timeout", "failed"
+};
+
+static void fetch_seterror(struct fetch *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Set the error string a result carries, for logs. */
+static void
+fetch_seterror(struct fetch *f, const char *fmt, ...)
 {
-	switch (st) {
-	case FETCH_OK:
-		return ("ok");
-	case FETCH_HTTP_ERROR:
-		return ("http_error");
-	case FETCH_REFUSED:
-		return ("refused");
-	case FETCH_TOO_LARGE:
-		return ("too_large");
-	case FETCH_TIMEOUT:
-		return ("timeout");
-	case FETCH_FAILED:
-		break;
-	}
-	return ("failed");
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(f->error, sizeof(f->error), fmt, ap);
+	va_end(ap);
 }
 
 /* Find the host entry for key, creating it if create is set. */
@@ -262,7 +250,7 @@ fetch_finish_later(struct fetch *f, enum fetch_status status,
 	struct fetch_ctx	*ctx = f->ctx;
 
 	f->status = status;
-	(void)snprintf(f->error, sizeof(f->error), "%s", error);
+	fetch_seterror(f, "%s", error);
 	f->state = FETCH_S_FINISHED;
 	TAILQ_INSERT_TAIL(&ctx->finished, f, entry);
 	ctx->nfinished++;
@@ -301,10 +289,10 @@ fetch_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 			return (0);
 		/* Safe inside the event's own callback, as in hiperfifo. */
 		event_del(fs->ev);
-		event_assign(fs->ev, gen->ctx->base, fd, kind,
+		event_assign(fs->ev, gen->base, fd, kind,
 		    fetch_event_cb, fs);
 	} else
-		fs->ev = event_new(gen->ctx->base, fd, kind,
+		fs->ev = event_new(gen->base, fd, kind,
 		    fetch_event_cb, fs);
 	if (fs->ev == NULL || event_add(fs->ev, NULL) == -1)
 		log_warnx("fetch: cannot watch socket %d", (int)fd);
@@ -404,9 +392,9 @@ fetch_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct fetch	*f = arg;
 	size_t		 n = size * nmemb, max = f->gen->max_bytes, cap;
 
-	if (0) {
+	if (n > max - f->len) {
 		f->too_large = 1;
-		return (FETCH_WRITE_ERROR);
+		return (0);	/* not n: curl aborts with CURLE_WRITE_ERROR */
 	}
 	if (f->len + n + 1 > f->cap) {
 		cap = f->cap > 0 ? f->cap : FETCH_BUF_MIN_BYTES;
@@ -450,11 +438,7 @@ fetch_opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 		f->refused = why;
 		return (CURL_SOCKET_BAD);
 	}
-#ifdef SOCK_CLOEXEC
 	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-#else
-	fd = socket(a->family, a->socktype, a->protocol);
-#endif
 	return (fd == -1 ? CURL_SOCKET_BAD : fd);
 }
 
@@ -473,41 +457,33 @@ fetch_result_curl(struct fetch *f, struct fetch_result *res)
 	res->content_type = ctype;
 	res->error = f->error;
 
-	if (f->rc == CURLE_OK) {
-		res->body = f->buf != NULL ? f->buf : "";
-		res->len = f->len;
-		if (code >= 200 && code <= 299) {
-			res->status = FETCH_OK;
-			res->error = NULL;
-		} else {
-			res->status = FETCH_HTTP_ERROR;
-			(void)snprintf(f->error, sizeof(f->error), "http %ld",
-			    code);
-		}
-		return;
-	}
 	res->body = "";
-	res->len = 0;
-	if (f->too_large || f->rc == CURLE_FILESIZE_EXCEEDED) {
+	if (f->rc == CURLE_OK) {
+		if (f->buf != NULL)
+			res->body = f->buf;
+		res->len = f->len;
+		res->status = code >= 200 && code <= 299 ? FETCH_OK :
+		    FETCH_HTTP_ERROR;
+		if (res->status == FETCH_OK)
+			res->error = NULL;
+		else
+			fetch_seterror(f, "http %ld", code);
+	} else if (f->too_large || f->rc == CURLE_FILESIZE_EXCEEDED) {
 		res->status = FETCH_TOO_LARGE;
-		(void)snprintf(f->error, sizeof(f->error),
-		    "too large: over %zu bytes", f->gen->max_bytes);
+		fetch_seterror(f, "too large: over %zu bytes",
+		    f->gen->max_bytes);
 	} else if (f->rc == CURLE_OPERATION_TIMEDOUT) {
 		res->status = FETCH_TIMEOUT;
-		(void)snprintf(f->error, sizeof(f->error), "timeout: %s",
-		    f->errbuf[0] != '\0' ? f->errbuf :
-		    curl_easy_strerror(f->rc));
+		fetch_seterror(f, "timeout: %s", f->errbuf);
 	} else if (f->refused != NULL) {
 		res->status = FETCH_REFUSED;
-		(void)snprintf(f->error, sizeof(f->error), "refused: %s",
-		    f->refused);
+		fetch_seterror(f, "refused: %s", f->refused);
 	} else if (f->rc == CURLE_UNSUPPORTED_PROTOCOL) {
 		res->status = FETCH_REFUSED;
-		(void)snprintf(f->error, sizeof(f->error), "refused: scheme");
+		fetch_seterror(f, "refused: scheme");
 	} else {
 		res->status = FETCH_FAILED;
-		(void)snprintf(f->error, sizeof(f->error), "%s",
-		    f->errbuf[0] != '\0' ? f->errbuf :
+		fetch_seterror(f, "%s", f->errbuf[0] != '\0' ? f->errbuf :
 		    curl_easy_strerror(f->rc));
 	}
 }
@@ -530,7 +506,7 @@ fetch_deliver(struct fetch *f)
 	}
 	(void)snprintf(code, sizeof(code), "%ld", res.http_code);
 	log_event(LOG_DEBUG, "fetch.done", "url", f->url,
-	    "final_url", res.final_url, "status", fetch_status_name(res.status),
+	    "final_url", res.final_url, "status", fetch_status_names[res.status],
 	    "code", code, "error", res.error, NULL);
 	f->done(&res, f->arg);
 	fetch_free(f);
@@ -633,22 +609,19 @@ fetch_activate(struct fetch *f)
 
 	f->gen = gen;
 	gen->refs++;
-	if ((f->easy = curl_easy_init()) == NULL) {
-		fetch_finish_later(f, FETCH_FAILED, "curl_easy_init failed");
+	if ((f->easy = curl_easy_init()) == NULL ||
+	    (f->headers = curl_slist_append(NULL, FETCH_ACCEPT)) == NULL) {
+		fetch_finish_later(f, FETCH_FAILED, "out of memory");
 		return;
 	}
-	f->headers = curl_slist_append(NULL, FETCH_ACCEPT);
-	if ((rc = curl_easy_setopt(f->easy, CURLOPT_URL, f->url)) != CURLE_OK) {
+	if (curl_easy_setopt(f->easy, CURLOPT_URL, f->url) != CURLE_OK) {
 		fetch_finish_later(f, FETCH_REFUSED, "refused: bad url");
 		return;
 	}
-	if (f->headers == NULL || (rc = fetch_setup_easy(f, gen)) != CURLE_OK) {
-		fetch_finish_later(f, FETCH_FAILED, f->headers == NULL ?
-		    "out of memory" : curl_easy_strerror(rc));
-		return;
-	}
-	if (curl_multi_add_handle(gen->multi, f->easy) != CURLM_OK) {
-		fetch_finish_later(f, FETCH_FAILED, "curl_multi_add_handle failed");
+	if ((rc = fetch_setup_easy(f, gen)) != CURLE_OK ||
+	    curl_multi_add_handle(gen->multi, f->easy) != CURLM_OK) {
+		fetch_finish_later(f, FETCH_FAILED, rc != CURLE_OK ?
+		    curl_easy_strerror(rc) : "curl_multi_add_handle failed");
 		return;
 	}
 	f->host = fetch_host_find(ctx, f->hostkey, 1);
@@ -693,8 +666,7 @@ static int
 fetch_parse_url(const char *url, char **hostkey, const char **cause)
 {
 	CURLU		*u;
-	CURLUcode	 uc;
-	char		*scheme = NULL, *host = NULL, *port = NULL, *p;
+	char		*host = NULL, *port = NULL, *p;
 	int		 ret = -1;
 
 	*cause = "bad url";
@@ -713,17 +685,8 @@ fetch_parse_url(const char *url, char **hostkey, const char **cause)
 		*cause = "out of memory";
 		return (-1);
 	}
-	if ((uc = curl_url_set(u, CURLUPART_URL, url,
-	    CURLU_NON_SUPPORT_SCHEME)) != CURLUE_OK)
-		goto done;
-	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
-		goto done;
-	if (strcasecmp(scheme, "http") != 0 &&
-	    strcasecmp(scheme, "https") != 0) {
-		*cause = "scheme";
-		goto done;
-	}
-	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    *host == '\0' ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
 	    CURLUE_OK)
@@ -733,7 +696,6 @@ fetch_parse_url(const char *url, char **hostkey, const char **cause)
 		*p = (char)tolower((unsigned char)*p);
 	ret = 0;
 done:
-	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
 	curl_url_cleanup(u);
@@ -748,11 +710,11 @@ fetch_gen_new(struct fetch_ctx *ctx, const struct fetch_limits *l)
 
 	gen = xcalloc(1, sizeof(*gen));
 	gen->ctx = ctx;
+	gen->base = ctx->base;
 	gen->refs = 1;
 	LIST_INIT(&gen->socks);
-	gen->timeout_s = l->timeout_s > 0 ? l->timeout_s : 10;
-	if (gen->timeout_s > LONG_MAX / 1000)
-		gen->timeout_s = LONG_MAX / 1000;
+	gen->timeout_s = l->timeout_s > 0 && l->timeout_s < LONG_MAX / 1000 ?
+	    l->timeout_s : 10;
 	gen->max_bytes = l->max_bytes < SIZE_MAX / 4 ? l->max_bytes :
 	    SIZE_MAX / 4;
 	gen->max_redirects = l->max_redirects > 0 ? l->max_redirects : 0;
@@ -765,9 +727,10 @@ fetch_gen_new(struct fetch_ctx *ctx, const struct fetch_limits *l)
 		    l->nallow_networks * sizeof(*gen->allow));
 		gen->nallow = l->nallow_networks;
 	}
-	gen->timer = evtimer_new(ctx->base, fetch_timeout_cb, gen);
-	gen->multi = curl_multi_init();
-	if (gen->timer == NULL || gen->multi == NULL) {
+	if ((gen->timer = evtimer_new(ctx->base, fetch_timeout_cb, gen)) ==
+	    NULL)
+		fatalx("%s: evtimer_new", __func__);
+	if ((gen->multi = curl_multi_init()) == NULL) {
 		fetch_gen_unref(gen);
 		return (NULL);
 	}
@@ -778,23 +741,11 @@ fetch_gen_new(struct fetch_ctx *ctx, const struct fetch_limits *l)
 	return (gen);
 }
 
-/* The limits to use when the caller has none (tests). */
-static const struct fetch_limits fetch_default_limits = {
-	.timeout_s = 10,
-	.max_bytes = 1048576,
-	.max_redirects = 5,
-	.max_concurrent = 256,
-	.max_per_host = 4,
-	.user_agent = "pingbackd",
-};
-
 struct fetch_ctx *
 fetch_ctx_new(struct event_base *base, const struct fetch_limits *l)
 {
 	struct fetch_ctx	*ctx;
 
-	if (l == NULL)
-		l = &fetch_default_limits;
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->base = base;
 	TAILQ_INIT(&ctx->queued);
@@ -803,11 +754,10 @@ fetch_ctx_new(struct event_base *base, const struct fetch_limits *l)
 	LIST_INIT(&ctx->hosts);
 	ctx->max_concurrent = l->max_concurrent;
 	ctx->max_per_host = l->max_per_host;
-	ctx->drain = event_new(base, -1, 0, fetch_drain_cb, ctx);
-	if (ctx->drain == NULL ||
-	    (ctx->gen = fetch_gen_new(ctx, l)) == NULL) {
-		if (ctx->drain != NULL)
-			event_free(ctx->drain);
+	if ((ctx->drain = event_new(base, -1, 0, fetch_drain_cb, ctx)) == NULL)
+		fatalx("%s: event_new", __func__);
+	if ((ctx->gen = fetch_gen_new(ctx, l)) == NULL) {
+		event_free(ctx->drain);
 		free(ctx);
 		return (NULL);
 	}
@@ -819,19 +769,16 @@ fetch_ctx_set_limits(struct fetch_ctx *ctx, const struct fetch_limits *l)
 {
 	struct fetch_gen	*gen;
 
-	if (ctx == NULL || ctx->dead)
+	if (ctx->dead)
 		return;
-	if ((gen = fetch_gen_new(ctx, l != NULL ? l :
-	    &fetch_default_limits)) == NULL) {
+	if ((gen = fetch_gen_new(ctx, l)) == NULL) {
 		log_warnx("fetch: cannot apply new limits, keeping the old");
 		return;
 	}
 	fetch_gen_unref(ctx->gen);
 	ctx->gen = gen;
-	ctx->max_concurrent = l != NULL ? l->max_concurrent :
-	    fetch_default_limits.max_concurrent;
-	ctx->max_per_host = l != NULL ? l->max_per_host :
-	    fetch_default_limits.max_per_host;
+	ctx->max_concurrent = l->max_concurrent;
+	ctx->max_per_host = l->max_per_host;
 	fetch_schedule(ctx);
 }
 

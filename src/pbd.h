@@ -80,6 +80,18 @@ struct conf {
 	/* [limits] */
 	double		 client_rate;		/* requests per second */
 	long		 client_burst;		/* bucket size; 0 disables */
+	long		 source_host_per_minute; /* per source host; 0: off */
+	long		 fetch_cache_ttl;	/* seconds; 0 disables */
+	size_t		 fetch_cache_size;	/* entries */
+	/*
+	 * Block lists, for conf_blocked: an entry with "://" is a
+	 * normalised URL prefix, any other a lower-cased domain (matching
+	 * it and its subdomains) or an IP literal (v6 in brackets).
+	 */
+	char		**block_sources;
+	size_t		 nblock_sources;
+	char		**block_targets;
+	size_t		 nblock_targets;
 
 	/* [log] */
 	int		 log_level;		/* LOG_DEBUG ... LOG_ERR */
@@ -97,6 +109,13 @@ struct conf	*conf_default(void);
 void		 conf_free(struct conf *);
 /* Return 1 if url (normalised) starts with one of targets.allow. */
 int		 conf_target_allowed(const struct conf *, const char *url_norm);
+/*
+ * Return 1 if url_norm (normalised) is matched by a block list: it
+ * starts with a prefix entry, or its host (port ignored) is a domain
+ * entry or a subdomain of one, or equals an IP entry.
+ */
+int		 conf_blocked(char *const *list, size_t n,
+		    const char *url_norm);
 
 /* url.c: URL parsing and normalisation on libcurl's URL API. */
 /*
@@ -258,6 +277,19 @@ void		 xr_call_free(struct xr_call *);
 char		*xr_encode_string(const char *value, size_t *len);
 char		*xr_encode_strings(char *const *values, size_t n, size_t *len);
 char		*xr_encode_fault(int code, const char *message, size_t *len);
+
+/* fcache.c: recent fetch outcomes, so a source is not fetched over and over. */
+struct fcache;
+struct fcache	*fc_new(long ttl_s, size_t max_entries);
+/* New parameters (SIGHUP); shrinking evicts the oldest, ttl 0 empties. */
+void		 fc_set(struct fcache *, long ttl_s, size_t max_entries);
+void		 fc_free(struct fcache *);
+/* Remember outcome (a Pingback fault code, e.g. 16 or 17) for key at now. */
+void		 fc_put(struct fcache *, const char *key, int outcome,
+		    double now);
+/* The remembered outcome for key if younger than ttl, else -1. */
+int		 fc_get(struct fcache *, const char *key, double now);
+size_t		 fc_size(const struct fcache *);
 
 /* ratelimit.c: token buckets per client address. */
 struct ratelimit;

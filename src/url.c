@@ -50,22 +50,42 @@ url_hexval(unsigned char c)
 }
 
 /*
+ * Return 1 if the output between start and out ends in a '%' that
+ * starts no escape, alone or with one hex digit after it: another hex
+ * digit would make it an escape.  Escapes are written whole, so such a
+ * '%' is always one that was kept as it was.
+ */
+static int
+url_open_escape(const char *start, const char *out)
+{
+	if (out - start >= 1 && out[-1] == '%')
+		return (1);
+	return (out - start >= 2 && out[-2] == '%' &&
+	    url_hexval((unsigned char)out[-1]) != -1);
+}
+
+/*
  * Append s to out with escapes normalised: %XX of an unreserved
  * character decoded, other escapes in upper-case hex, and bytes that
  * may not appear literally (controls, space, non-ASCII, ...) escaped.
- * A '%' that starts no escape is kept.  out has room for 3 * strlen(s).
+ * A '%' that starts no escape is kept, and an escaped hex digit right
+ * after it stays escaped ("%a%31" is not "%a1"), so that normalising
+ * twice changes nothing.  out has room for 3 * strlen(s).
  */
 static char *
 url_escape_norm(char *out, const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
+	const char		*start = out;
 	int			 hi, lo, v;
 
 	for (; *p != '\0'; p++) {
 		if (*p == '%' && (hi = url_hexval(p[1])) != -1 &&
 		    (lo = url_hexval(p[2])) != -1) {
 			v = hi * 16 + lo;
-			if (url_unreserved((unsigned char)v))
+			if (url_unreserved((unsigned char)v) &&
+			    !(url_hexval((unsigned char)v) != -1 &&
+			    url_open_escape(start, out)))
 				*out++ = (char)v;
 			else {
 				*out++ = '%';

@@ -640,28 +640,54 @@ verify_excerpt(const struct verify_text *t, size_t max)
 	return (verify_window(s, len, a, b));
 }
 
+/* Cut collected text to PBD_MAX_TITLE_CHARS characters; NULL if empty. */
+static char *
+verify_title_cut(struct verify_text *t)
+{
+	char	*out;
+	size_t	 cut;
+
+	if (t->len == 0) {
+		free(t->buf);
+		return (NULL);
+	}
+	if (verify_count(t->buf, 0, t->len) <= PBD_MAX_TITLE_CHARS)
+		return (t->buf);
+	cut = verify_fwd(t->buf, t->len, 0, PBD_MAX_TITLE_CHARS - 1);
+	while (cut > 0 && t->buf[cut - 1] == ' ')
+		cut--;
+	xasprintf(&out, "%.*s\xe2\x80\xa6", (int)cut, t->buf);
+	free(t->buf);
+	return (out);
+}
+
 /* Collapse and cut a title to PBD_MAX_TITLE_CHARS characters. */
 static char *
 verify_title(xmlNode *title)
 {
 	struct verify_text	 t;
-	char			*out;
-	size_t			 cut;
 
 	memset(&t, 0, sizeof(t));
 	verify_collect(&t, title);
-	if (t.len == 0) {
-		free(t.buf);
+	return (verify_title_cut(&t));
+}
+
+/*
+ * The page's host as its title.  curl lets any byte through in a host
+ * name, so it is cleaned like page text: valid UTF-8, no controls, cut.
+ */
+static char *
+verify_host_title(const char *page_url)
+{
+	struct verify_text	 t;
+	char			*host;
+
+	if ((host = url_host(page_url)) == NULL)
 		return (NULL);
-	}
-	if (verify_count(t.buf, 0, t.len) <= PBD_MAX_TITLE_CHARS)
-		return (t.buf);
-	cut = verify_fwd(t.buf, t.len, 0, PBD_MAX_TITLE_CHARS - 1);
-	while (cut > 0 && t.buf[cut - 1] == ' ')
-		cut--;
-	xasprintf(&out, "%.*s\xe2\x80\xa6", (int)cut, t.buf);
-	free(t.buf);
-	return (out);
+	memset(&t, 0, sizeof(t));
+	verify_puts(&t, (const xmlChar *)host);
+	free(host);
+	return (verify_title_cut(&t));
 }
 
 /* Resolve an href against base (or take it as absolute) and compare. */
@@ -876,7 +902,8 @@ verify_page(const char *body, size_t len, const char *content_type,
 
 	if (title != NULL)
 		res->title = verify_title(title);
-	if (res->title == NULL && (res->title = url_host(page_url)) == NULL)
+	if (res->title == NULL &&
+	    (res->title = verify_host_title(page_url)) == NULL)
 		res->title = xstrdup("");
 	if (link != NULL) {
 		res->linked = 1;

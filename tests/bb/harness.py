@@ -52,71 +52,39 @@ _cleanups = []
 
 # ---------------------------------------------------------------- logfmt
 
-_LOGFMT_ESC = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_LOGFMT_TOKEN = re.compile(r' *([^ ="]+)=("(?:[^"\\]|\\.)*"|[^ "]*)')
+_LOGFMT_ESC = re.compile(r'\\(x[0-9a-fA-F]{2}|.)')
+
+
+def _unescape(m):
+    e = m.group(1)
+    return chr(int(e[1:], 16)) if len(e) == 3 else \
+        {"n": "\n", "t": "\t", "r": "\r"}.get(e, e)
 
 
 def parse_logfmt(line):
-    """Parse one logfmt line into (dict, duplicate_keys, ok).
+    """Parse one logfmt line into (fields, duplicate keys, well-formed).
 
-    Bare values run to the next space; quoted values take backslash
-    escapes (\\" \\\\ \\n \\t \\r \\xNN).  ok is False when the line is
-    not well-formed logfmt (e.g. sanitizer output)."""
-    fields, dups, i, n = {}, [], 0, len(line)
+    Quoted values take backslash escapes (\\" \\\\ \\n \\t \\r \\xNN).  A line
+    that is not made only of key=value tokens (e.g. sanitizer output) is
+    not well-formed."""
+    fields, dups, pos = {}, [], 0
     if line.startswith("<") and ">" in line[:4]:
-        i = line.index(">") + 1
-    ok = True
-    while i < n:
-        while i < n and line[i] == " ":
-            i += 1
-        if i >= n:
+        pos = line.index(">") + 1
+    while True:
+        m = _LOGFMT_TOKEN.match(line, pos)
+        if not m or m.end() == pos:
             break
-        j = i
-        while j < n and line[j] not in "= ":
-            j += 1
-        key = line[i:j]
-        if j >= n or line[j] != "=" or not key:
-            ok = False
-            i = j + 1
-            continue
-        j += 1
-        if j < n and line[j] == '"':
-            j += 1
-            buf = []
-            closed = False
-            while j < n:
-                c = line[j]
-                if c == "\\" and j + 1 < n:
-                    e = line[j + 1]
-                    if e == "x" and j + 3 < n + 1:
-                        try:
-                            buf.append(chr(int(line[j + 2:j + 4], 16)))
-                        except ValueError:
-                            ok = False
-                        j += 4
-                        continue
-                    buf.append(_LOGFMT_ESC.get(e, e))
-                    j += 2
-                    continue
-                if c == '"':
-                    closed = True
-                    j += 1
-                    break
-                buf.append(c)
-                j += 1
-            if not closed:
-                ok = False
-            val = "".join(buf)
-        else:
-            k = j
-            while k < n and line[k] != " ":
-                k += 1
-            val = line[j:k]
-            j = k
+        key, val = m.group(1), m.group(2)
+        if val.startswith('"'):
+            val = _LOGFMT_ESC.sub(_unescape, val[1:-1])
         if key in fields:
             dups.append(key)
         fields[key] = val
-        i = j
-    return fields, dups, ok
+        pos = m.end()
+        if pos < len(line) and line[pos] != " ":
+            break
+    return fields, dups, bool(fields) and line[pos:].strip() == ""
 
 
 class LogLine:
@@ -145,8 +113,6 @@ class LogLine:
     def event(self):
         return self.fields.get("event")
 
-    def __repr__(self):
-        return self.raw
 
 
 # ---------------------------------------------------------------- TAP
@@ -222,6 +188,16 @@ class TAP:
         print("1..%d" % self.n)
         self._wd.cancel()
         return 0
+
+    def start(self, d):
+        """Start the file's main daemon; bail out (with its log) if not."""
+        try:
+            return d.start()
+        except Exception as e:
+            for l in d.lines[-30:]:
+                self.diag("%s: %s" % (d.name, l.raw))
+            self._bail("daemon %s did not start: %s" % (d.name,
+                                                       str(e).splitlines()[0]))
 
     def check_daemon(self, d):
         """Stop d (if running) and assert a clean SIGTERM exit."""
@@ -435,7 +411,7 @@ class Daemon:
 
     # -- process
 
-    def start(self, wait=True, timeout=15):
+    def start(self, wait=True, timeout=10):
         self.proc = subprocess.Popen(
             [PINGBACKD, "-c", self.conf_path], stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
@@ -450,9 +426,10 @@ class Daemon:
             self._readers.append(t)
         if wait:
             if not self.wait_ready(timeout):
-                raise RuntimeError("daemon %s not ready within %ss; log:\n%s"
-                                   % (self.name, timeout,
-                                      "\n".join(l.raw for l in self.lines[-30:])))
+                raise RuntimeError(
+                    "daemon %s not ready within %ss (exit status %r); log:\n%s"
+                    % (self.name, timeout, self.proc.poll(),
+                       "\n".join(l.raw for l in self.lines[-30:])))
         return self
 
     def _reader(self, stream, tag):
@@ -464,7 +441,7 @@ class Daemon:
         with self._cv:
             self._cv.notify_all()
 
-    def wait_ready(self, timeout=15):
+    def wait_ready(self, timeout=10):
         if not self.wait_log("ready", timeout=timeout):
             return False
         self.addrs = []
@@ -568,11 +545,8 @@ class Daemon:
         host, port = addr.rsplit(":", 1)
         return host.strip("[]"), int(port)
 
-    def base(self, i=0):
-        return "http://%s" % self.addrs[i]
-
     def url(self, i=0):
-        return self.base(i) + self.path
+        return "http://%s%s" % (self.addrs[i], self.path)
 
     def proxy(self, timeout=20, i=0):
         return xmlrpc.client.ServerProxy(self.url(i),
@@ -672,26 +646,3 @@ def store_rows(path, where="1=1", args=()):
         return out
     finally:
         db.close()
-
-
-def fixture(name, **subst):
-    """Bytes of tests/data/bb/NAME with {{KEY}} replaced (ASCII values)."""
-    with open(os.path.join(BBDATA, name), "rb") as f:
-        data = f.read()
-    for k, v in subst.items():
-        data = data.replace(b"{{%s}}" % k.encode(), v.encode("ascii"))
-    return data
-
-
-def link_page(target, title="A page", before="Some text before ",
-              after=" and some text after.", extra=""):
-    """A small UTF-8 HTML page linking to target once."""
-    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-            "<title>%s</title></head><body><p>%s<a href=\"%s\">the post</a>"
-            "%s</p>%s</body></html>\n" % (title, before, target, after,
-                                          extra)).encode("utf-8")
-
-
-def nolink_page(title="No link here", body="Nothing to see."):
-    return ("<!DOCTYPE html>\n<html><head><title>%s</title></head><body>"
-            "<p>%s</p></body></html>\n" % (title, body)).encode("utf-8")

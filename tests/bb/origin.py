@@ -8,6 +8,7 @@ is never supposed to be reached: it counts every connection it accepts.
 """
 
 import http.server
+import os
 import socket
 import threading
 import time
@@ -151,7 +152,7 @@ class Origin:
         return self.page(path, body, ctype, delay=delay)
 
     def fixture(self, path, name, ctype="text/html", **subst):
-        return self.page(path, harness.fixture(name, **subst), ctype)
+        return self.page(path, fixture(name, **subst), ctype)
 
     def not_found(self, path):
         return self.page(path, b"no such page\n", "text/plain", status=404)
@@ -241,3 +242,26 @@ class Canary(Origin):
         """Connections accepted and requests received so far."""
         with self.lock:
             return self.connections, len(self.requests)
+
+
+def fixture(name, **subst):
+    """Bytes of tests/data/bb/NAME with {{KEY}} replaced (ASCII values)."""
+    with open(os.path.join(harness.BBDATA, name), "rb") as f:
+        data = f.read()
+    for k, v in subst.items():
+        data = data.replace(b"{{%s}}" % k.encode(), v.encode("ascii"))
+    return data
+
+
+def link_page(target, title="A page", before="Some text before ",
+              after=" and some text after.", extra=""):
+    """A small UTF-8 HTML page linking to target once."""
+    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            "<title>%s</title></head><body><p>%s<a href=\"%s\">the post</a>"
+            "%s</p>%s</body></html>\n" % (title, before, target, after,
+                                          extra)).encode("utf-8")
+
+
+def nolink_page(title="No link here", body="Nothing to see."):
+    return ("<!DOCTYPE html>\n<html><head><title>%s</title></head><body>"
+            "<p>%s</p></body></html>\n" % (title, body)).encode("utf-8")

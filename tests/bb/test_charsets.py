@@ -21,7 +21,7 @@ t = harness.TAP("test_charsets")
 tmp = harness.mktmp("charsets")
 origin = Origin(harness.ORIGIN_HOST)
 d = harness.Daemon(tmp, harness.base_config(tmp), name="charsets")
-d.start()
+t.start(d)
 stored = {}
 
 
@@ -145,6 +145,18 @@ def test_long_excerpt():
              "length %d: %r" % (len(ex), ex))
         t.ok("…" in ex or "..." in ex, "long page: ellipsis where cut",
              "excerpt: %r" % ex)
+    # 4-byte characters: cut by characters, never inside one
+    tg3 = BLOG + "post-emoji"
+    src3 = origin.page("/src/emoji.html", (
+        "<html><head><title>e</title></head><body><p>%s<a href=\"%s\">"
+        "hier</a>%s</p></body></html>" % ("\U0001F600" * 1000, tg3,
+                                          "\u00e4" * 1000)).encode())
+    r = d.ping(src3, tg3)
+    rows = d.rows("source = ?", (src3,))
+    t.ok(r.ok and rows and 0 < len(rows[0]["excerpt"]) <= 300
+         and not rows[0]["__bad_utf8"] and "hier" in rows[0]["excerpt"],
+         "excerpt of 4-byte characters: <= 300 characters, valid UTF-8",
+         "got %r rows %r" % (r, rows))
     # a very long title is cut to at most 300 characters, still valid UTF-8
     tg2 = BLOG + "post-longtitle"
     src2 = origin.page("/src/longtitle.html", (

@@ -5,12 +5,13 @@ shipped sample, several listeners, a custom xmlrpc_path and JSON logs."""
 
 import os
 import re
+import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BLOG, PINGBACKD  # noqa: E402
-from origin import Origin  # noqa: E402
+from origin import link_page, Origin  # noqa: E402
 
 harness.require_daemon()
 t = harness.TAP("test_config")
@@ -149,7 +150,7 @@ def test_two_listeners_and_path():
          "%r" % d.addrs)
     for i in range(len(d.addrs)):
         tg = BLOG + "post-two-%d" % i
-        src = o.page("/src/two-%d" % i, harness.link_page(tg))
+        src = o.page("/src/two-%d" % i, link_page(tg))
         r = d.ping(src, tg, i=i)
         t.ok(r.ok, "ping through listener %d on /rpc/ping" % i,
              "got %r" % (r,))
@@ -159,6 +160,68 @@ def test_two_listeners_and_path():
     t.check_daemon(d)
 
 
+def test_startup_failures():
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    busy = "127.0.0.1:%d" % ls.getsockname()[1]
+    try:
+        conf = harness.base_config(tmp, server={"listen": busy})
+        d = harness.Daemon(tmp, conf, name="busy")
+        d.start(wait=False)
+        rc = d.wait_exit(10)
+        d.check_exit = False
+        t.ok(rc == 1 and any(busy in l.raw for l in d.lines),
+             "listen address in use: exit 1, the message names it",
+             "rc %r" % rc, *[l.raw for l in d.lines[:5]])
+    finally:
+        ls.close()
+    bad = "/nonexistent-%d/dir/x.sqlite" % os.getpid()
+    d = harness.Daemon(tmp, harness.base_config(tmp, store={"path": bad}),
+                       name="nostore")
+    d.start(wait=False)
+    rc = d.wait_exit(10)
+    d.check_exit = False
+    t.ok(rc == 1 and any(bad in l.raw for l in d.lines),
+         "store that cannot be opened: exit 1, the message names it",
+         "rc %r" % rc, *[l.raw for l in d.lines[:5]])
+
+
+def test_unix_listener():
+    o = Origin(harness.ORIGIN_HOST)
+    sp = os.path.join(tmp, "pbd.sock")
+    conf = harness.base_config(tmp, server={"listen": "unix:" + sp})
+    conf["store"]["path"] = os.path.join(tmp, "unix.sqlite")
+    d = harness.Daemon(tmp, conf, name="unix")
+    d.start()
+    t.ok(d.addrs == ["unix:" + sp], "listen = unix:PATH: listening line",
+         "%r" % d.addrs)
+    tg = BLOG + "post-unix"
+    body = harness.method_call("pingback.ping", o.page(
+        "/src/unix", link_page(tg)), tg).encode()
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    data = b""
+    try:
+        s.connect(sp)
+        s.sendall(b"POST /xmlrpc HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                  b"text/xml\r\nContent-Length: %d\r\n\r\n%s"
+                  % (len(body), body))
+        while b"</methodResponse>" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    t.ok(data.startswith(b"HTTP/1.1 200") and b"registered" in data,
+         "pingback over the unix socket accepted", "got %r" % data[-200:])
+    t.eq([r["client_ip"] for r in d.rows("target = ?", (tg,))], ["unix"],
+         "client_ip of a unix-socket client is 'unix'")
+    t.check_daemon(d)
+    t.ok(not os.path.exists(sp), "the unix socket is removed at exit")
+
+
 def test_json_logs():
     conf = harness.base_config(tmp, log={"format": "json"})
     conf["store"]["path"] = os.path.join(tmp, "json.sqlite")
@@ -166,6 +229,13 @@ def test_json_logs():
     d.start()
     r = d.call("system.listMethods")
     t.ok(r.ok, "json-logging daemon serves", "got %r" % (r,))
+    o = Origin(harness.ORIGIN_HOST)
+    tg = BLOG + "post-json"
+    src = o.page("/src/json\"quote", link_page(
+        tg, title="a \"b\"\n\\ c\tevent\u00e4"))
+    r = d.ping(src, tg)
+    t.ok(r.ok, "json: pingback with quotes in title and URL accepted",
+         "got %r" % (r,))
     d.stop()
     t.ok(d.lines and all(l.json for l in d.lines
                          if not any(m in l.raw for m in
@@ -182,5 +252,7 @@ t.run(test_good)
 t.run(test_bad)
 t.run(test_start_bad)
 t.run(test_two_listeners_and_path)
+t.run(test_startup_failures)
+t.run(test_unix_listener)
 t.run(test_json_logs)
 sys.exit(t.done())

@@ -12,7 +12,7 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BLOG  # noqa: E402
-from origin import Canary, Origin  # noqa: E402
+from origin import link_page, nolink_page, Canary, Origin  # noqa: E402
 
 harness.require_daemon()
 t = harness.TAP("test_faults")
@@ -22,7 +22,7 @@ canary = Canary("127.0.0.1", BLOG + "post-canary")
 OBLOG = origin.url("/blog/")
 d = harness.Daemon(tmp, harness.base_config(
     tmp, allow=BLOG, fetch={"timeout": "1"}), name="faults")
-d.start()
+t.start(d)
 
 
 def expect_fault(r, code, desc):
@@ -38,7 +38,7 @@ def test_fault_16_and_uniform_string():
     origin.page("/src/plain", b"<a href=\"%s\">x</a>" % tg.encode(),
                 "text/plain")
     origin.page("/src/png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png")
-    origin.slow("/src/slow", harness.link_page(tg), delay=4)
+    origin.slow("/src/slow", link_page(tg), delay=4)
     cases = [
         ("HTTP 404", origin.url("/src/404")),
         ("HTTP 500", origin.url("/src/500")),
@@ -65,12 +65,12 @@ def test_fault_16_and_uniform_string():
 
 
 def test_fault_17():
-    src = origin.page("/src/nolink", harness.nolink_page())
+    src = origin.page("/src/nolink", nolink_page())
     expect_fault(d.ping(src, BLOG + "post-17"), 17, "fault 17: no link")
 
 
 def test_fault_33():
-    src = origin.page("/src/33", harness.link_page("http://other.example/p"))
+    src = origin.page("/src/33", link_page("http://other.example/p"))
     n = origin.count("/src/33")
     expect_fault(d.ping(src, "http://other.example/p"), 33,
                  "fault 33: target not under targets.allow")
@@ -97,7 +97,7 @@ def test_allow_prefix_boundaries():
         "/other/"), name="allow")
     d4.start()
     tg_ok = "http://blog.example.com/other/post"
-    src = origin.page("/src/allow", harness.link_page(tg_ok))
+    src = origin.page("/src/allow", link_page(tg_ok))
     r = d4.ping(src, tg_ok)
     t.ok(r.ok, "allow prefixes are normalised (HTTP://Blog.Example.COM:80)",
          "got %r" % (r,))
@@ -118,7 +118,7 @@ def test_allow_prefix_boundaries():
 
 def test_fault_48():
     tg = BLOG + "post-48"
-    src = origin.page("/src/48", harness.link_page(tg))
+    src = origin.page("/src/48", link_page(tg))
     r = d.ping(src, tg)
     t.ok(r.ok, "first pingback succeeds", "got %r" % (r,))
     expect_fault(d.ping(src, tg), 48, "fault 48: already registered")
@@ -150,7 +150,7 @@ def test_fault_32():
     origin.page("/post/error", b"err", "text/html", status=500)
     for path in ("missing", "error", "exists"):
         origin.page("/src/32-%s" % path,
-                    harness.link_page(tpre + path))
+                    link_page(tpre + path))
     r = d2.ping(origin.url("/src/32-missing"), tpre + "missing")
     expect_fault(r, 32, "fault 32: target answers 404")
     t.ok(origin.count("/post/missing") >= 1,
@@ -173,7 +173,7 @@ def test_fault_49():
     d3.start()
     res = []
     for i in range(3):
-        src = origin.page("/src/49-%d" % i, harness.link_page(
+        src = origin.page("/src/49-%d" % i, link_page(
             BLOG + "post-49-%d" % i))
         res.append(d3.ping(src, BLOG + "post-49-%d" % i))
     t.ok(res[0].ok and res[1].ok, "first client_burst=2 requests served",
@@ -193,7 +193,7 @@ def test_fault_49():
 
 def test_fault_50():
     tg = BLOG + "post-50"
-    src = origin.page("/src/50", harness.link_page(tg))
+    src = origin.page("/src/50", link_page(tg))
     # the store exists once the daemon has started (and stored above)
     harness.wait_until(lambda: os.path.exists(d.store_path), 5)
     db = sqlite3.connect(d.store_path, timeout=5, isolation_level=None)
@@ -216,7 +216,7 @@ def test_concurrent_duplicates():
     """Two identical pingbacks at once: one success, one 48 (or both
     answered and only one row)."""
     tg = BLOG + "post-race"
-    src = origin.slow("/src/race", harness.link_page(tg), delay=0.5)
+    src = origin.slow("/src/race", link_page(tg), delay=0.5)
     out = [None, None]
 
     def go(i):

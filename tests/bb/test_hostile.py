@@ -6,6 +6,7 @@ floods, oversized URLs, and log injection through URLs and titles.
 The daemon must answer each with a fault (or an HTTP error), quickly, and
 keep serving."""
 
+import http.client
 import os
 import socket
 import sys
@@ -14,7 +15,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BLOG, method_call  # noqa: E402
-from origin import Canary, Origin  # noqa: E402
+from origin import link_page, Canary, Origin  # noqa: E402
 
 harness.require_daemon()
 t = harness.TAP("test_hostile")
@@ -23,14 +24,14 @@ origin = Origin(harness.ORIGIN_HOST)
 canary = Canary("127.0.0.1", BLOG + "post-canary")
 d = harness.Daemon(tmp, harness.base_config(
     tmp, server={"max_body": "1048576"}), name="hostile")
-d.start()
+t.start(d)
 n_valid = [0]
 
 
 def still_serves(desc):
     n_valid[0] += 1
     tg = BLOG + "post-alive-%d" % n_valid[0]
-    src = origin.page("/src/alive-%d" % n_valid[0], harness.link_page(tg))
+    src = origin.page("/src/alive-%d" % n_valid[0], link_page(tg))
     r = d.ping(src, tg)
     t.ok(r.ok, "valid pingback still served after %s" % desc,
          "got %r" % (r,))
@@ -250,6 +251,93 @@ def test_log_injection():
          *[l.raw for l in acc])
 
 
+def test_client_hangs_up():
+    tg = BLOG + "post-hangup"
+    path = "/src/hangup"
+    src = origin.slow(path, link_page(tg), delay=1.5)
+    host, port = d.hostport()
+    body = method_call("pingback.ping", src, tg).encode()
+    mark = d.mark()
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"POST /xmlrpc HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml"
+              b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    harness.wait_until(lambda: origin.count(path) > 0, 10)
+    s.close()
+    line = d.wait_log(None, since=mark, timeout=10, source=src)
+    t.ok(line is not None, "client gone during the fetch: the outcome is "
+         "still logged", *[l.raw for l in d.lines[mark:]])
+    t.ok(d.running(), "daemon alive after a client hung up mid-pingback")
+    # many at once, half of them hanging up
+    socks = []
+    for i in range(20):
+        tgi = BLOG + "post-hangup-%d" % i
+        srci = origin.slow("/src/hangup-%d" % i, link_page(tgi), 0.5)
+        b = method_call("pingback.ping", srci, tgi).encode()
+        c = socket.create_connection((host, port), timeout=10)
+        c.sendall(b"POST /xmlrpc HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                  b"text/xml\r\nContent-Length: %d\r\n\r\n%s"
+                  % (len(b), b))
+        socks.append(c)
+    for c in socks[::2]:
+        c.close()
+    answered = 0
+    for c in socks[1::2]:
+        try:
+            if c.recv(12).startswith(b"HTTP/1.1 200"):
+                answered += 1
+        except OSError:
+            pass
+        c.close()
+    t.eq(answered, 10, "20 concurrent pingbacks, 10 hung up: the other 10 "
+         "answered")
+    still_serves("clients hanging up")
+
+
+def test_connection_reuse():
+    host, port = d.hostport()
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        st = []
+        for i in range(3):
+            conn.request("POST", "/xmlrpc", method_call("system.listMethods"),
+                         {"Content-Type": "text/xml"})
+            resp = conn.getresponse()
+            resp.read()
+            st.append(resp.status)
+    finally:
+        conn.close()
+    t.eq(st, [200, 200, 200], "three calls over one keep-alive connection")
+    body = method_call("system.listMethods").encode()
+    s = socket.create_connection((host, port), timeout=10)
+    data = b""
+    try:
+        s.sendall(b"POST /xmlrpc HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                  b"text/xml\r\nExpect: 100-continue\r\nContent-Length: "
+                  b"%d\r\n\r\n" % len(body))
+        data = s.recv(100)
+        if data.startswith(b"HTTP/1.1 100"):
+            s.sendall(body)
+            data = s.recv(100)
+    except OSError as e:
+        data = b"error %r" % e
+    finally:
+        s.close()
+    t.ok(data.startswith(b"HTTP/1.1 200"), "Expect: 100-continue works",
+         "got %r" % data[:60])
+
+
+def test_credentials_not_logged():
+    mark = d.mark()
+    src = "http://pbuser:S3cretPass@%s:%d/src/x" % (harness.ORIGIN_HOST,
+                                                   origin.port)
+    r = d.ping(src, BLOG + "post-cred")
+    t.ok(r.fault == 16, "source with user:password: fault 16",
+         "got %r" % (r,))
+    d.wait_log(None, since=mark, timeout=3, fault="16")
+    leaked = [l.raw for l in d.lines[mark:] if "S3cretPass" in l.raw]
+    t.eq(leaked, [], "the URL's password does not appear in the log")
+
+
 t.run(test_entities)
 t.run(test_nesting)
 t.run(test_malformed)
@@ -258,5 +346,8 @@ t.run(test_http_methods)
 t.run(test_header_flood)
 t.run(test_long_urls)
 t.run(test_log_injection)
+t.run(test_client_hangs_up)
+t.run(test_connection_reuse)
+t.run(test_credentials_not_logged)
 t.ok(d.running(), "daemon survived every hostile request")
 sys.exit(t.done())

@@ -5,6 +5,7 @@ pingback is in flight (answered, exit 0, no new connections), and
 durability across SIGKILL and restart."""
 
 import os
+import select
 import signal
 import socket
 import sys
@@ -13,7 +14,7 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BLOG  # noqa: E402
-from origin import Origin  # noqa: E402
+from origin import link_page, Origin  # noqa: E402
 
 harness.require_daemon()
 t = harness.TAP("test_lifecycle")
@@ -26,7 +27,7 @@ def fresh(tag):
     """A new target and a source page linking to it."""
     seq[0] += 1
     tg = BLOG + "post-%s-%d" % (tag, seq[0])
-    src = origin.page("/src/%s-%d" % (tag, seq[0]), harness.link_page(tg))
+    src = origin.page("/src/%s-%d" % (tag, seq[0]), link_page(tg))
     return src, tg
 
 
@@ -82,7 +83,7 @@ def test_sighup():
     t.ok(r.fault == 33, "after reload: old target prefix refused with 33",
          "got %r" % (r,))
     tg2 = other + "post-hup"
-    src2 = origin.page("/src/hup-other", harness.link_page(tg2))
+    src2 = origin.page("/src/hup-other", link_page(tg2))
     r = d.ping(src2, tg2)
     t.ok(r.ok, "after reload: new target prefix accepted", "got %r" % (r,))
     # broken file that would also switch back to the first prefix:
@@ -105,7 +106,7 @@ def test_sighup():
     t.ok(r.fault == 33, "rejected reload not half-applied: first prefix "
          "still refused", "got %r" % (r,))
     tg3 = other + "post-hup3"
-    src3 = origin.page("/src/hup-other3", harness.link_page(tg3))
+    src3 = origin.page("/src/hup-other3", link_page(tg3))
     r = d.ping(src3, tg3)
     t.ok(r.ok, "rejected reload: the running configuration still serves",
          "got %r" % (r,))
@@ -120,6 +121,37 @@ def test_sighup():
     t.check_daemon(d)
 
 
+def test_sighup_inflight():
+    dd = sub("hup2")
+    conf = harness.base_config(dd, fetch={"timeout": "10"})
+    d = harness.Daemon(dd, conf, name="hup2")
+    d.start()
+    tg = BLOG + "post-hup-inflight"
+    path = "/src/hup-inflight"
+    src = origin.slow(path, link_page(tg), delay=1.5)
+    out = []
+    th = threading.Thread(target=lambda: out.append(d.ping(src, tg,
+                                                           timeout=30)))
+    th.start()
+    harness.wait_until(lambda: origin.count(path) > 0, 10)
+    conf["store"]["default_status"] = "approved"
+    harness.write_config(d.conf_path, conf)
+    mark = d.mark()
+    d.signal(signal.SIGHUP)
+    t.ok(d.wait_log("config.reloaded", since=mark, timeout=10) is not None,
+         "SIGHUP during a fetch: reloaded")
+    th.join(30)
+    t.ok(out and out[0].ok, "the in-flight pingback completes after the "
+         "reload", "got %r" % (out,))
+    src2, tg2 = fresh("hup2")
+    r = d.ping(src2, tg2)
+    rows = d.rows("target = ?", (tg2,))
+    t.ok(r.ok and rows and rows[0]["status"] == "approved",
+         "after reload: new rows get the new default_status",
+         "got %r rows %r" % (r, rows))
+    t.check_daemon(d)
+
+
 def slow_inflight(sig, name):
     dd = sub(name)
     d = harness.Daemon(dd, harness.base_config(dd, fetch={"timeout": "10"}),
@@ -127,7 +159,7 @@ def slow_inflight(sig, name):
     d.start()
     tg = BLOG + "post-%s" % name
     path = "/src/slow-%s" % name
-    src = origin.slow(path, harness.link_page(tg), delay=2)
+    src = origin.slow(path, link_page(tg), delay=2)
     out = []
     th = threading.Thread(target=lambda: out.append(d.ping(src, tg,
                                                            timeout=30)))
@@ -175,6 +207,34 @@ def test_sigint_inflight():
     slow_inflight(signal.SIGINT, "sigint")
 
 
+def test_sigterm_bounded():
+    dd = sub("bounded")
+    d = harness.Daemon(dd, harness.base_config(dd, fetch={"timeout": "2"}),
+                       name="bounded")
+    d.start()
+    ls = socket.socket()
+    ls.bind((harness.ORIGIN_HOST, 0))
+    ls.listen(4)
+    harness.at_cleanup(ls.close)
+    src = "http://%s:%d/never" % ls.getsockname()
+    out = []
+    th = threading.Thread(target=lambda: out.append(
+        d.ping(src, BLOG + "post-bounded", timeout=30)))
+    th.start()
+    # the daemon has connected once the listen queue is readable
+    t.ok(select.select([ls], [], [], 10)[0], "fetch of a silent server "
+         "started")
+    d.signal(signal.SIGTERM)
+    rc = d.wait_exit(2 + 5 + 5)
+    th.join(15)
+    t.eq(rc, 0, "SIGTERM with a fetch that never ends: exit 0 within "
+         "fetch.timeout + grace")
+    r = out[0] if out else None
+    t.ok(r is not None and r.fault == 16, "that pingback is answered "
+         "(fault 16) before the exit", "got %r" % (r,))
+    t.check_daemon(d)
+
+
 def test_sigterm_idle():
     dd = sub("idle")
     d = harness.Daemon(dd, harness.base_config(dd), name="idle")
@@ -211,8 +271,10 @@ def test_durable_after_sigkill():
 
 t.run(test_dual_stack)
 t.run(test_sighup)
+t.run(test_sighup_inflight)
 t.run(test_sigterm_inflight)
 t.run(test_sigint_inflight)
+t.run(test_sigterm_bounded)
 t.run(test_sigterm_idle)
 t.run(test_durable_after_sigkill)
 sys.exit(t.done())

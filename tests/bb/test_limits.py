@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BLOG  # noqa: E402
-from origin import Origin  # noqa: E402
+from origin import link_page, Origin  # noqa: E402
 
 harness.require_daemon()
 t = harness.TAP("test_limits")
@@ -26,7 +26,7 @@ d = harness.Daemon(tmp, harness.base_config(
     tmp, server={"max_body": "1024"},
     fetch={"timeout": "1", "max_bytes": "4096", "max_redirects": "3"}),
     name="limits")
-d.start()
+t.start(d)
 
 
 def fault16(r, desc, max_s=None):
@@ -47,10 +47,10 @@ def test_max_bytes():
     t.ok(ended and ended[0] == "client gone",
          "the daemon hung up on the endless answer", "ended: %r, sent %d"
          % (ended, info["sent"]))
-    big = harness.link_page(tg, after=" " + "Füllwort " * 1000)
+    big = link_page(tg, after=" " + "Füllwort " * 1000)
     fault16(d.ping(origin.page("/src/big", big), tg),
             "answer over max_bytes with Content-Length: fault 16", 5)
-    small = harness.link_page(tg, after=" " + "Wort " * 300)
+    small = link_page(tg, after=" " + "Wort " * 300)
     t.ok(len(small) < 4096, "(small page is under the limit)")
     r = d.ping(origin.page("/src/small", small), tg)
     t.ok(r.ok, "answer under max_bytes accepted", "got %r" % (r,))
@@ -58,7 +58,7 @@ def test_max_bytes():
 
 def test_gzip_bomb():
     tg = BLOG + "post-gzip"
-    raw = harness.link_page(tg) + b" " * (4 * 1024 * 1024)
+    raw = link_page(tg) + b" " * (4 * 1024 * 1024)
     packed = gzip.compress(raw, 9)
     asked = []
 
@@ -79,7 +79,7 @@ def test_gzip_bomb():
 
 def test_timeout():
     tg = BLOG + "post-timeout"
-    src = origin.slow("/src/slow", harness.link_page(tg), delay=5)
+    src = origin.slow("/src/slow", link_page(tg), delay=5)
     fault16(d.ping(src, tg, timeout=20),
             "source slower than fetch.timeout=1: fault 16", 3.5)
     src = origin.stream("/src/trickle", interval=0.25, chunk=b"<p>x</p>",
@@ -97,11 +97,11 @@ def test_timeout():
 
 def test_redirects():
     tg = BLOG + "post-redirects"
-    final = origin.page("/src/redir-final", harness.link_page(tg))
+    final = origin.page("/src/redir-final", link_page(tg))
     r = d.ping(origin.chain("/src/c3", 3, final), tg)
     t.ok(r.ok, "exactly max_redirects=3 redirects: accepted", "got %r" % (r,))
     tg4 = BLOG + "post-redirects4"
-    final4 = origin.page("/src/redir-final4", harness.link_page(tg4))
+    final4 = origin.page("/src/redir-final4", link_page(tg4))
     fault16(d.ping(origin.chain("/src/c4", 4, final4), tg4),
             "max_redirects+1 = 4 redirects: fault 16")
     t.eq(origin.count("/src/redir-final4"), 0,
@@ -114,19 +114,20 @@ def test_redirects():
             "redirect with an empty Location: fault 16")
 
 
-def test_per_host():
-    tmp2 = harness.mktmp("limits-ph")
-    d2 = harness.Daemon(tmp2, harness.base_config(
-        tmp2, fetch={"timeout": "10", "max_per_host": "2",
-                     "max_concurrent": "32"}), name="perhost")
+def parallel_limit(name, fetch, limit):
+    """6 concurrent pingbacks with slow (0.5 s) sources on one origin."""
+    tmp2 = harness.mktmp("limits-" + name)
+    fetch = dict(fetch, timeout="10")
+    d2 = harness.Daemon(tmp2, harness.base_config(tmp2, fetch=fetch),
+                        name=name)
     d2.start()
     o2 = Origin(harness.ORIGIN_HOST)
     n = 6
     srcs = []
     for i in range(n):
-        tg = BLOG + "post-ph-%d" % i
-        srcs.append((o2.slow("/src/ph-%d" % i, harness.link_page(tg), 0.5),
-                     tg))
+        tg = BLOG + "post-%s-%d" % (name, i)
+        srcs.append((o2.slow("/src/%s-%d" % (name, i),
+                             link_page(tg), 0.5), tg))
     out = [None] * n
 
     def go(i):
@@ -138,16 +139,28 @@ def test_per_host():
     for th in ths:
         th.join(40)
     took = time.monotonic() - t0
+    what = ", ".join("%s=%s" % kv for kv in sorted(fetch.items())
+                     if kv[0] != "timeout")
     t.ok(all(r is not None and r.ok for r in out),
-         "max_per_host=2: all %d concurrent pingbacks succeed" % n,
+         "%s: all %d concurrent pingbacks succeed" % (what, n),
          *["%d: %r" % (i, r) for i, r in enumerate(out)])
-    t.ok(o2.max_active <= 2, "max_per_host=2: the origin never saw more than "
-         "2 requests at once", "max seen: %d" % o2.max_active)
-    t.ok(o2.max_active == 2, "max_per_host=2: two fetches did run in "
-         "parallel", "max seen: %d" % o2.max_active)
-    t.diag("6 x 0.5 s at 2 per host took %.2f s, %d fetches"
-           % (took, o2.count()))
+    t.ok(o2.max_active <= limit, "%s: the origin never saw more than %d "
+         "requests at once" % (what, limit), "max seen: %d" % o2.max_active)
+    t.ok(o2.max_active == limit, "%s: %d fetches did run in parallel"
+         % (what, limit), "max seen: %d" % o2.max_active)
+    t.diag("6 x 0.5 s with %s took %.2f s, %d fetches"
+           % (what, took, o2.count()))
     t.check_daemon(d2)
+
+
+def test_per_host():
+    parallel_limit("perhost", {"max_per_host": "2", "max_concurrent": "32"},
+                   2)
+
+
+def test_max_concurrent():
+    parallel_limit("maxconc", {"max_per_host": "8", "max_concurrent": "3"},
+                   3)
 
 
 def test_max_body():
@@ -206,4 +219,5 @@ t.run(test_timeout)
 t.run(test_redirects)
 t.run(test_max_body)
 t.run(test_per_host)
+t.run(test_max_concurrent)
 sys.exit(t.done())

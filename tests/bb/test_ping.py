@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BLOG  # noqa: E402
-from origin import Origin  # noqa: E402
+from origin import link_page, Origin  # noqa: E402
 
 TITLE = "Fachwissen für (kommende) Social Media Manager | Versicherung2.0"
 LINK_TEXT = "„Brauchen Unternehmen einen Social Media Manager?“"
@@ -25,7 +25,7 @@ OBLOG = origin.url("/blog/")
 d = harness.Daemon(tmp, harness.base_config(
     tmp, allow="%s %s" % (BLOG, OBLOG),
     store={"default_status": "approved"}), name="ping")
-d.start()
+t.start(d)
 
 
 def expect_ok(r, desc):
@@ -221,9 +221,9 @@ def test_odd_pages():
             req._send(200, body, ctype)
         origin.routes["/src/odd-" + name] = h
         return origin.url("/src/odd-" + name)
-    r = d.ping(raw_page("noctype", harness.link_page(tg % 1), None), tg % 1)
+    r = d.ping(raw_page("noctype", link_page(tg % 1), None), tg % 1)
     t.ok(r.ok, "page without Content-Type is taken as HTML", "got %r" % (r,))
-    bom = b"\xef\xbb\xbf" + harness.link_page(tg % 2, title="Gr\u00fc\u00dfe")
+    bom = b"\xef\xbb\xbf" + link_page(tg % 2, title="Gr\u00fc\u00dfe")
     bom = bom.replace(b"<meta charset=\"utf-8\">", b"")
     src = raw_page("bom", bom, "text/html")
     r = d.ping(src, tg % 2)
@@ -248,7 +248,7 @@ def test_odd_pages():
     r = d.ping(raw_page("junk", junk, "text/html"), tg % 5)
     t.ok(r.ok or r.fault in (16, 17), "binary junk served as text/html: an "
          "answer, no crash", "got %r" % (r,))
-    nul = harness.link_page(tg % 6, before="Vor\0her ")
+    nul = link_page(tg % 6, before="Vor\0her ")
     r = d.ping(raw_page("nul", nul, "text/html"), tg % 6)
     t.ok(r.ok or r.fault == 17, "NUL byte before the link: an answer",
          "got %r" % (r,))
@@ -256,7 +256,7 @@ def test_odd_pages():
         rows = d.rows("target = ?", (tg % 6,))
         t.ok(rows and "\0" not in (rows[0]["excerpt"] or ""),
              "no NUL byte in the stored excerpt", "rows %r" % rows)
-    bogus = harness.link_page(tg % 7)
+    bogus = link_page(tg % 7)
     r = d.ping(raw_page("bogus-cs", bogus,
                         "text/html; charset=x-no-such-charset"), tg % 7)
     t.ok(r.ok or r.fault in (16, 17), "unknown charset: an answer, no crash",
@@ -270,7 +270,7 @@ def test_odd_pages():
     t.ok(r.ok and rows and "eins" in (rows[0]["excerpt"] or ""),
          "two links to the target: one row, excerpt around the first",
          "got %r rows %r" % (r, rows))
-    ws = harness.link_page(tg % 9, title=" \n\t ")
+    ws = link_page(tg % 9, title=" \n\t ")
     src = raw_page("ws-title", ws, "text/html")
     r = d.ping(src, tg % 9)
     rows = d.rows("source = ?", (src,))
@@ -301,7 +301,7 @@ def test_store_contract():
              "normalised pair (uniqueness rule)")
         # spam and deleted rows are not listed by getPingbacks
         tg = BLOG + "post-spam"
-        src = origin.page("/src/spam.html", harness.link_page(tg))
+        src = origin.page("/src/spam.html", link_page(tg))
         r = d.ping(src, tg)
         t.ok(r.ok, "pingback to be marked as spam accepted", "got %r" % (r,))
         db.execute("UPDATE mentions SET status = 'spam' WHERE target = ?",
@@ -318,7 +318,7 @@ def test_store_contract():
 
 def test_source_escapes_duplicate():
     tg = BLOG + "post-escdup"
-    origin.page("/src/~user/page.html", harness.link_page(tg))
+    origin.page("/src/~user/page.html", link_page(tg))
     t.ok(d.ping(origin.url("/src/~user/page.html"), tg).ok,
          "source with ~ accepted")
     r = d.ping(origin.url("/src/%7euser/page.html"), tg)

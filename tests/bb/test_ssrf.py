@@ -10,7 +10,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BLOG  # noqa: E402
-from origin import Canary, Origin  # noqa: E402
+from origin import link_page, Canary, Origin  # noqa: E402
 
 harness.require_daemon()
 t = harness.TAP("test_ssrf")
@@ -23,7 +23,7 @@ c6 = Canary("::1", TG) if harness.have_ipv6() else None
 CANARIES = [("127.0.0.1", c1), ("127.0.0.3", c3)] + \
     ([("::1", c6)] if c6 else [])
 d = harness.Daemon(tmp, harness.base_config(tmp), name="ssrf")
-d.start()
+t.start(d)
 counter = [0]
 
 
@@ -51,7 +51,7 @@ def refused(desc, source, target=None, codes=(16,)):
 
 
 def test_control():
-    src = origin.page("/src/ok.html", harness.link_page(TG + "-control"))
+    src = origin.page("/src/ok.html", link_page(TG + "-control"))
     r = d.ping(src, TG + "-control")
     t.ok(r.ok, "control: a source on the allowed network 127.0.0.2 works",
          "got %r" % (r,))
@@ -124,7 +124,7 @@ def test_redirects_out():
             origin.redirect("/r/gopher", "gopher://127.0.0.1:%d/_x" % p1))
     # a redirect inside the allowed network is fine
     tg = TG + "-inside"
-    origin.page("/src/inside.html", harness.link_page(tg))
+    origin.page("/src/inside.html", link_page(tg))
     r = d.ping(origin.redirect("/r/inside", origin.url("/src/inside.html")),
                tg)
     t.ok(r.ok, "redirect within 127.0.0.2 is followed", "got %r" % (r,))
@@ -150,7 +150,7 @@ def test_proxy_env_ignored():
     d2.start()
     before = seen()
     tg = TG + "-proxy"
-    src = origin.page("/src/proxy.html", harness.link_page(tg))
+    src = origin.page("/src/proxy.html", link_page(tg))
     r = d2.ping(src, tg)
     t.ok(r.ok, "proxy variables set: a valid pingback still succeeds",
          "got %r" % (r,))

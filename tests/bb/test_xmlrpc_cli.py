@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BLOG  # noqa: E402
-from origin import Origin  # noqa: E402
+from origin import link_page, nolink_page, Origin  # noqa: E402
 
 harness.require_daemon()
 CLI = harness.XMLRPC_CLI
@@ -22,7 +22,7 @@ t = harness.TAP("test_xmlrpc_cli")
 tmp = harness.mktmp("cli")
 origin = Origin(harness.ORIGIN_HOST)
 d = harness.Daemon(tmp, harness.base_config(tmp), name="cli")
-d.start()
+t.start(d)
 FAULT_RE = re.compile(r"\(XML-RPC fault code (-?\d+)\)")
 
 
@@ -46,7 +46,7 @@ def fault_code(out, err):
 
 def test_ping_success():
     tg = BLOG + "post-cli"
-    src = origin.page("/src/cli.html", harness.link_page(tg))
+    src = origin.page("/src/cli.html", link_page(tg))
     rc, out, err = cli("pingback.ping", "s/" + src, "s/" + tg)
     t.ok(rc == 0 and "String: '" in out and "registered" in out,
          "xmlrpc pingback.ping: exit 0, prints the success string",
@@ -62,7 +62,7 @@ def test_ping_success():
 
 
 def test_faults():
-    src = origin.page("/src/cli-nolink.html", harness.nolink_page())
+    src = origin.page("/src/cli-nolink.html", nolink_page())
     rc, out, err = cli("pingback.ping", "s/" + src, "s/" + BLOG + "post-x")
     t.ok(rc != 0 and fault_code(out, err) == 17,
          "xmlrpc: no link -> '(XML-RPC fault code 17)', non-zero exit",
@@ -112,7 +112,7 @@ def test_get_pingbacks(src, tg):
 
 def test_utf8_target():
     tg = BLOG + "2010/07/f%C3%BCr-alle/"
-    src = origin.page("/src/cli-utf8.html", harness.link_page(
+    src = origin.page("/src/cli-utf8.html", link_page(
         BLOG + "2010/07/für-alle/"))
     rc, out, err = cli("pingback.ping", "s/" + src, "s/" + tg)
     t.ok(rc == 0 and "registered" in out,

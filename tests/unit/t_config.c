@@ -148,6 +148,13 @@ START_TEST(t_defaults)
 	ck_assert_str_eq(c->default_status, "pending");
 	ck_assert_double_eq(c->client_rate, 1.0);
 	ck_assert_int_eq(c->client_burst, 20);
+	ck_assert_int_eq(c->source_host_per_minute, 30);
+	ck_assert_int_eq(c->fetch_cache_ttl, 600);
+	ck_assert_uint_eq(c->fetch_cache_size, 10000);
+	ck_assert_uint_eq(c->nblock_sources, 0);
+	ck_assert_ptr_null(c->block_sources);
+	ck_assert_uint_eq(c->nblock_targets, 0);
+	ck_assert_ptr_null(c->block_targets);
 	ck_assert_int_eq(c->log_level, LOG_INFO);
 	ck_assert_int_eq(c->log_format, LOG_FORMAT_LOGFMT);
 	conf_free(c);
@@ -210,6 +217,20 @@ START_TEST(t_full)
 	ck_assert_str_eq(c->default_status, "approved");
 	ck_assert_double_eq(c->client_rate, 0.5);
 	ck_assert_int_eq(c->client_burst, 0);
+	ck_assert_int_eq(c->source_host_per_minute, 0);
+	ck_assert_int_eq(c->fetch_cache_ttl, 86400);
+	ck_assert_uint_eq(c->fetch_cache_size, 16);
+	ck_assert_uint_eq(c->nblock_sources, 5);
+	ck_assert_str_eq(c->block_sources[0], "spam.example");
+	ck_assert_str_eq(c->block_sources[1], "example.net");
+	ck_assert_str_eq(c->block_sources[2], "198.51.100.7");
+	ck_assert_str_eq(c->block_sources[3], "[2001:db8::7]");
+	ck_assert_str_eq(c->block_sources[4],
+	    "https://hosting.example/~spammer/");
+	ck_assert_uint_eq(c->nblock_targets, 2);
+	ck_assert_str_eq(c->block_targets[0],
+	    "https://blog.example.com/private/");
+	ck_assert_str_eq(c->block_targets[1], "old.blog.example.com");
 	ck_assert_int_eq(c->log_level, LOG_DEBUG);
 	ck_assert_int_eq(c->log_format, LOG_FORMAT_JSON);
 	conf_free(c);
@@ -246,6 +267,12 @@ START_TEST(t_example)
 	ck_assert_str_eq(c->default_status, d->default_status);
 	ck_assert_double_eq(c->client_rate, d->client_rate);
 	ck_assert_int_eq(c->client_burst, d->client_burst);
+	ck_assert_int_eq(c->source_host_per_minute,
+	    d->source_host_per_minute);
+	ck_assert_int_eq(c->fetch_cache_ttl, d->fetch_cache_ttl);
+	ck_assert_uint_eq(c->fetch_cache_size, d->fetch_cache_size);
+	ck_assert_uint_eq(c->nblock_sources, 0);
+	ck_assert_uint_eq(c->nblock_targets, 0);
 	ck_assert_int_eq(c->log_level, d->log_level);
 	ck_assert_int_eq(c->log_format, d->log_format);
 	conf_free(d);
@@ -420,6 +447,36 @@ START_TEST(t_numbers)
 	    "%s:4: [limits] client_rate: \".\" is not a number");
 	t_expect("[limits]\nclient_rate = 1.2.3\n",
 	    "%s:4: [limits] client_rate: \"1.2.3\" is not a number");
+	t_expect("[limits]\nsource_host_per_minute = 100001\n",
+	    "%s:4: [limits] source_host_per_minute: \"100001\" is out of "
+	    "range 0..100000");
+	t_expect("[limits]\nsource_host_per_minute = -1\n",
+	    "%s:4: [limits] source_host_per_minute: \"-1\" is out of range "
+	    "0..100000");
+	t_expect("[limits]\nsource_host_per_minute = 30/min\n",
+	    "%s:4: [limits] source_host_per_minute: \"30/min\" is not a "
+	    "number");
+	t_expect("[limits]\nsource_host_per_minute =\n",
+	    "%s:4: [limits] source_host_per_minute: empty value (expected a "
+	    "number in 0..100000)");
+	t_expect("[limits]\nfetch_cache_ttl = 86401\n",
+	    "%s:4: [limits] fetch_cache_ttl: \"86401\" is out of range "
+	    "0..86400");
+	t_expect("[limits]\nfetch_cache_ttl = 10m\n",
+	    "%s:4: [limits] fetch_cache_ttl: \"10m\" is not a number");
+	t_expect("[limits]\nfetch_cache_size = 15\n",
+	    "%s:4: [limits] fetch_cache_size: \"15\" is out of range "
+	    "16..1000000");
+	t_expect("[limits]\nfetch_cache_size = 1000001\n",
+	    "%s:4: [limits] fetch_cache_size: \"1000001\" is out of range "
+	    "16..1000000");
+	t_expect("[limits]\nfetch_cache_size =\n",
+	    "%s:4: [limits] fetch_cache_size: empty value (expected a number "
+	    "in 16..1000000)");
+	/* A number is not a list. */
+	t_expect("[limits]\nfetch_cache_ttl = 5\n  6\n",
+	    "%s:5: [limits] fetch_cache_ttl: unexpected indented line \"6\" "
+	    "(only lists continue on indented lines)");
 }
 END_TEST
 
@@ -429,12 +486,24 @@ START_TEST(t_number_values)
 
 	c = t_load("[targets]\nallow = https://a.example/\n[fetch]\n"
 	    "timeout = 300\nmax_redirects = 0\nmax_bytes = 0001024\n"
-	    "[limits]\nclient_rate = 2.25\nclient_burst = 1000000\n");
+	    "[limits]\nclient_rate = 2.25\nclient_burst = 1000000\n"
+	    "source_host_per_minute = 100000\nfetch_cache_ttl = 0\n"
+	    "fetch_cache_size = 1000000\n");
 	ck_assert_int_eq(c->fetch_timeout, 300);
 	ck_assert_int_eq(c->fetch_max_redirects, 0);
 	ck_assert_uint_eq(c->fetch_max_bytes, 1024);
 	ck_assert_double_eq(c->client_rate, 2.25);
 	ck_assert_int_eq(c->client_burst, 1000000);
+	ck_assert_int_eq(c->source_host_per_minute, 100000);
+	ck_assert_int_eq(c->fetch_cache_ttl, 0);
+	ck_assert_uint_eq(c->fetch_cache_size, 1000000);
+	conf_free(c);
+	c = t_load("[targets]\nallow = https://a.example/\n[limits]\n"
+	    "source_host_per_minute = 0\nfetch_cache_ttl = 86400\n"
+	    "fetch_cache_size = 16\n");
+	ck_assert_int_eq(c->source_host_per_minute, 0);
+	ck_assert_int_eq(c->fetch_cache_ttl, 86400);
+	ck_assert_uint_eq(c->fetch_cache_size, 16);
 	conf_free(c);
 }
 END_TEST
@@ -671,6 +740,12 @@ START_TEST(t_several)
 	    "%s:20: unknown section [storage]\n"
 	    "%s:24: [log] level: \"loud\" is not one of debug, info, "
 	    "notice, warning, err\n"
+	    "%s:27: [limits] fetch_cache_size: \"8\" is out of range "
+	    "16..1000000\n"
+	    "%s:28: [limits] block_sources: \"bad!.example\" is not a domain "
+	    "or IP address\n"
+	    "%s:28: [limits] block_sources: \"ftp://x.example/\" is not an "
+	    "absolute http(s) URL\n"
 	    "%s: [targets] allow is required", "%s", path);
 	ck_assert_str_eq(errors, want);
 	free(want);
@@ -739,6 +814,268 @@ START_TEST(t_target_allowed)
 }
 END_TEST
 
+START_TEST(t_block_lists)
+{
+	struct conf	*c;
+
+	/* Domains, IP literals and URL prefixes, stored canonically. */
+	c = t_load("[targets]\nallow = https://a.example/\n[limits]\n"
+	    "block_sources = Spam.EXAMPLE *.wild.example .dot.example\n"
+	    "  trailing.example. 192.0.2.1 [2001:DB8:0::1] 2001:db8::2\n"
+	    "  ::ffff:198.51.100.1 localhost xn--bcher-kva.example\n"
+	    "block_sources = HTTPS://Host.Example:443/a%7eb/ ; comment\n"
+	    "block_sources = http://[2001:db8::1]:8080/x http://T.example./\n"
+	    "block_sources = spam.example *.spam.example\n"
+	    "block_sources =\n"
+	    "block_targets = https://a.example/private/ a.example\n");
+	ck_assert_uint_eq(c->nblock_sources, 13);
+	ck_assert_str_eq(c->block_sources[0], "spam.example");
+	ck_assert_str_eq(c->block_sources[1], "wild.example");
+	ck_assert_str_eq(c->block_sources[2], "dot.example");
+	ck_assert_str_eq(c->block_sources[3], "trailing.example");
+	ck_assert_str_eq(c->block_sources[4], "192.0.2.1");
+	ck_assert_str_eq(c->block_sources[5], "[2001:db8::1]");
+	ck_assert_str_eq(c->block_sources[6], "[2001:db8::2]");
+	ck_assert_str_eq(c->block_sources[7], "198.51.100.1");
+	ck_assert_str_eq(c->block_sources[8], "localhost");
+	ck_assert_str_eq(c->block_sources[9], "xn--bcher-kva.example");
+	ck_assert_str_eq(c->block_sources[10], "https://host.example/a~b/");
+	ck_assert_str_eq(c->block_sources[11], "http://[2001:db8::1]:8080/x");
+	ck_assert_str_eq(c->block_sources[12], "http://t.example/");
+	ck_assert_uint_eq(c->nblock_targets, 2);
+	ck_assert_str_eq(c->block_targets[0], "https://a.example/private/");
+	ck_assert_str_eq(c->block_targets[1], "a.example");
+	conf_free(c);
+
+	t_expect("[limits]\nblock_sources = ftp://spam.example/\n",
+	    "%s:4: [limits] block_sources: \"ftp://spam.example/\" is not an "
+	    "absolute http(s) URL");
+	t_expect("[limits]\nblock_sources = https://u:p@spam.example/\n",
+	    "%s:4: [limits] block_sources: \"https://u:p@spam.example/\" is "
+	    "not an absolute http(s) URL (credentials in URL)");
+	t_expect("[limits]\nblock_targets = a.example/private/\n",
+	    "%s:4: [limits] block_targets: \"a.example/private/\" is not a "
+	    "domain or IP address (a URL prefix starts with http:// or "
+	    "https://)");
+	t_expect("[limits]\nblock_sources = ok.example bad!.example\n",
+	    "%s:4: [limits] block_sources: \"bad!.example\" is not a domain "
+	    "or IP address");
+	t_expect("[limits]\nblock_sources = a..example\n",
+	    "%s:4: [limits] block_sources: \"a..example\" is not a domain or "
+	    "IP address");
+	t_expect("[limits]\nblock_sources = *.\n",
+	    "%s:4: [limits] block_sources: \"*.\" is not a domain or IP "
+	    "address");
+	t_expect("[limits]\nblock_sources = .\n",
+	    "%s:4: [limits] block_sources: \".\" is not a domain or IP "
+	    "address");
+	t_expect("[limits]\nblock_sources = *\n",
+	    "%s:4: [limits] block_sources: \"*\" is not a domain or IP "
+	    "address");
+	t_expect("[limits]\nblock_sources = a.*.example\n",
+	    "%s:4: [limits] block_sources: \"a.*.example\" is not a domain "
+	    "or IP address");
+	t_expect("[limits]\nblock_sources = *.192.0.2.1\n",
+	    "%s:4: [limits] block_sources: \"*.192.0.2.1\" is not a domain "
+	    "or IP address");
+	/* What curl would take for an IPv4 address in another form. */
+	t_expect("[limits]\nblock_sources = 192.0.2\n",
+	    "%s:4: [limits] block_sources: \"192.0.2\" is not a domain or IP "
+	    "address");
+	t_expect("[limits]\nblock_sources = 0x7f.1\n",
+	    "%s:4: [limits] block_sources: \"0x7f.1\" is not a domain or IP "
+	    "address");
+	t_expect("[limits]\nblock_sources = 1.0x7f\n",
+	    "%s:4: [limits] block_sources: \"1.0x7f\" is not a domain or IP "
+	    "address");
+	t_expect("[limits]\nblock_sources = 2130706433\n",
+	    "%s:4: [limits] block_sources: \"2130706433\" is not a domain or "
+	    "IP address");
+	t_expect("[limits]\nblock_sources = 256.0.0.1\n",
+	    "%s:4: [limits] block_sources: \"256.0.0.1\" is not a domain or "
+	    "IP address");
+	t_expect("[limits]\nblock_sources = [192.0.2.1]\n",
+	    "%s:4: [limits] block_sources: \"[192.0.2.1]\" is not a domain or "
+	    "IP address");
+	t_expect("[limits]\nblock_sources = [::1\n",
+	    "%s:4: [limits] block_sources: \"[::1\" is not a domain or IP "
+	    "address");
+	t_expect("[limits]\nblock_sources = 2001:db8::1::2\n",
+	    "%s:4: [limits] block_sources: \"2001:db8::1::2\" is not a domain "
+	    "or IP address");
+	t_expect("[limits]\nblock_sources = spam.example:8080\n",
+	    "%s:4: [limits] block_sources: \"spam.example:8080\" is not a "
+	    "domain or IP address");
+	t_expect("[limits]\nblock_targets = b\xc3\xbc""cher.example\n",
+	    "%s:4: [limits] block_targets: \"b\xc3\xbc""cher.example\" is not "
+	    "a domain or IP address");
+	/* Labels of at most 63 bytes. */
+	t_expect("[limits]\nblock_sources = "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    ".example\n",
+	    "%s:4: [limits] block_sources: \""
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    ".example\" is not a domain or IP address");
+	c = t_load("[targets]\nallow = https://a.example/\n[limits]\n"
+	    "block_sources = "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    ".example\n");
+	ck_assert_uint_eq(c->nblock_sources, 1);
+	conf_free(c);
+	/* Every bad entry is reported, on its own line. */
+	t_expect("[limits]\nblock_sources = a!\n  b! ok.example\n"
+	    "block_targets = c!\n",
+	    "%s:4: [limits] block_sources: \"a!\" is not a domain or IP "
+	    "address\n"
+	    "%s:5: [limits] block_sources: \"b!\" is not a domain or IP "
+	    "address\n"
+	    "%s:6: [limits] block_targets: \"c!\" is not a domain or IP "
+	    "address");
+}
+END_TEST
+
+/* conf_blocked on a list loaded from "block_sources = entries". */
+static int
+t_blocked_by(const char *entries, const char *url)
+{
+	struct conf	*c;
+	char		*text;
+	int		 hit;
+
+	xasprintf(&text, "[targets]\nallow = https://a.example/\n[limits]\n"
+	    "block_sources = %s\n", entries);
+	c = t_load(text);
+	hit = conf_blocked(c->block_sources, c->nblock_sources, url);
+	conf_free(c);
+	free(text);
+	return (hit);
+}
+
+/* The same, on url normalised first; it must normalise. */
+static void
+t_blocked_norm(const char *entries, const char *url, int want)
+{
+	const char	*cause = NULL;
+	char		*norm;
+
+	norm = url_normalize(url, &cause);
+	ck_assert_msg(norm != NULL, "%s: %s", url, cause);
+	ck_assert_msg(t_blocked_by(entries, norm) == want,
+	    "%s (%s) against %s: not %d", url, norm, entries, want);
+	free(norm);
+}
+
+START_TEST(t_blocked)
+{
+	static const char *const yes[] = {
+		"http://example.com/",
+		"https://example.com/any/page?q=1",
+		"http://example.com:8080/",
+		"https://a.b.example.com/",
+		"https://www.example.com./x",		/* trailing dot */
+		"https://example.com../",
+	};
+	static const char *const no[] = {
+		"https://badexample.com/",
+		"https://example.com.evil/",
+		"https://example.co/",
+		"https://com/",
+		"https://example.org/example.com/",
+		"https://evil.example/?u=https://example.com/",
+		"https://evil.example/#example.com",
+		"not a url",
+		"",
+	};
+	const char	*list = "example.com";
+	size_t		 i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ck_assert_msg(t_blocked_by(list, yes[i]) == 1,
+		    "%s should be blocked", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_msg(t_blocked_by(list, no[i]) == 0,
+		    "%s should not be blocked", no[i]);
+	/* Wildcard forms are the same entry. */
+	ck_assert_int_eq(t_blocked_by("*.example.com", "http://example.com/"),
+	    1);
+	ck_assert_int_eq(t_blocked_by(".example.com", "http://x.example.com/"),
+	    1);
+	/* A subdomain entry does not block its parent. */
+	ck_assert_int_eq(t_blocked_by("a.example.com", "http://example.com/"),
+	    0);
+	ck_assert_int_eq(t_blocked_by("a.example.com",
+	    "http://b.a.example.com/"), 1);
+	ck_assert_int_eq(t_blocked_by("a.example.com",
+	    "http://ba.example.com/"), 0);
+	/* A top-level domain entry blocks the whole TLD. */
+	ck_assert_int_eq(t_blocked_by("xyz", "http://spam.xyz/"), 1);
+	ck_assert_int_eq(t_blocked_by("xyz", "http://xyz.example/"), 0);
+
+	/* IP literals: exact, canonical, IPv4-mapped IPv6 as IPv4. */
+	ck_assert_int_eq(t_blocked_by("192.0.2.1", "http://192.0.2.1/"), 1);
+	ck_assert_int_eq(t_blocked_by("192.0.2.1", "http://192.0.2.1:81/"), 1);
+	ck_assert_int_eq(t_blocked_by("192.0.2.1", "http://192.0.2.10/"), 0);
+	ck_assert_int_eq(t_blocked_by("192.0.2.1", "http://1192.0.2.1/"), 0);
+	ck_assert_int_eq(t_blocked_by("192.0.2.1",
+	    "http://[::ffff:192.0.2.1]/"), 1);
+	ck_assert_int_eq(t_blocked_by("::ffff:192.0.2.1",
+	    "http://192.0.2.1/"), 1);
+	ck_assert_int_eq(t_blocked_by("2001:db8::1",
+	    "http://[2001:db8::1]:8080/"), 1);
+	ck_assert_int_eq(t_blocked_by("[2001:DB8::1]",
+	    "http://[2001:db8:0:0::1]/"), 1);
+	ck_assert_int_eq(t_blocked_by("2001:db8::1",
+	    "http://[2001:db8::10]/"), 0);
+	ck_assert_int_eq(t_blocked_by("2001:db8::1",
+	    "http://[2001:db8::1:1]/"), 0);
+
+	/* Other forms of an address, as url_normalize passes them on. */
+	t_blocked_norm("127.0.0.1", "http://0x7f.1/", 1);
+	t_blocked_norm("127.0.0.1", "http://2130706433:8080/", 1);
+	t_blocked_norm("127.0.0.1", "http://[::FFFF:7f00:1]/", 1);
+	t_blocked_norm("2001:db8::1", "http://[2001:DB8:0:0:0:0:0:1]/", 1);
+	t_blocked_norm("example.com", "HTTP://WWW.EXAMPLE.COM./", 1);
+	t_blocked_norm("example.com", "http://%65xample.com/", 1);
+	t_blocked_norm("example.com", "http://example.com%2eevil/", 0);
+
+	/* URL prefixes: plain string prefixes of the normalised URL. */
+	list = "https://hosting.example/~spammer/";
+	ck_assert_int_eq(t_blocked_by(list,
+	    "https://hosting.example/~spammer/post"), 1);
+	ck_assert_int_eq(t_blocked_by(list,
+	    "https://hosting.example./~spammer/"), 1);
+	ck_assert_int_eq(t_blocked_by(list,
+	    "https://HOSTING.example/~spammer/"), 1);
+	ck_assert_int_eq(t_blocked_by(list,
+	    "https://hosting.example/~spammer"), 0);
+	ck_assert_int_eq(t_blocked_by(list,
+	    "https://hosting.example/~other/"), 0);
+	ck_assert_int_eq(t_blocked_by(list,
+	    "http://hosting.example/~spammer/"), 0);
+	ck_assert_int_eq(t_blocked_by(list,
+	    "https://hosting.example:8443/~spammer/"), 0);
+	ck_assert_int_eq(t_blocked_by(list,
+	    "https://sub.hosting.example/~spammer/"), 0);
+	ck_assert_int_eq(t_blocked_by("http://[::ffff:192.0.2.1]/a",
+	    "http://192.0.2.1/a/b"), 1);
+	ck_assert_int_eq(t_blocked_by("http://192.0.2.1/a",
+	    "http://[::ffff:192.0.2.1]/a"), 1);
+
+	/* Several entries of both kinds. */
+	list = "one.example https://two.example/p/ 192.0.2.9";
+	ck_assert_int_eq(t_blocked_by(list, "https://x.one.example/"), 1);
+	ck_assert_int_eq(t_blocked_by(list, "https://two.example/p/q"), 1);
+	ck_assert_int_eq(t_blocked_by(list, "https://two.example/q"), 0);
+	ck_assert_int_eq(t_blocked_by(list, "https://192.0.2.9/"), 1);
+	ck_assert_int_eq(t_blocked_by(list, "https://three.example/"), 0);
+
+	/* Empty lists and NULL block nothing. */
+	ck_assert_int_eq(conf_blocked(NULL, 0, "https://example.com/"), 0);
+	ck_assert_int_eq(t_blocked_by("", "https://example.com/"), 0);
+	ck_assert_int_eq(t_blocked_by("example.com", NULL), 0);
+}
+END_TEST
+
 static Suite *
 t_config_suite(void)
 {
@@ -768,6 +1105,8 @@ t_config_suite(void)
 	tcase_add_test(tc, t_several);
 	tcase_add_test(tc, t_lists);
 	tcase_add_test(tc, t_target_allowed);
+	tcase_add_test(tc, t_block_lists);
+	tcase_add_test(tc, t_blocked);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <curl/curl.h>
 #include <check.h>
 
@@ -54,6 +54,7 @@ struct srv {
 
 /* What one done callback saw. */
 struct got {
+	struct fetch		*f;
 	int			 n;
 	int			 order;
 	enum fetch_status	 status;
@@ -68,11 +69,15 @@ struct got {
 static struct event_base	*base;
 static struct srv		*s1, *s2;	/* 127.0.0.1 and 127.0.0.2 */
 static struct fetch_ctx		*ctx;
+static struct fetch_limits	 L;		/* for new_ctx() */
 static struct cidr		 lo8, lo32;	/* 127.0.0.0/8, 127.0.0.1/32 */
-static int			 ndone, want, timed_out;
+static struct got		 G[16];
+static int			 ng, ndone, want, timed_out;
+
+#define STATUS(g, st)	ck_assert_int_eq((g)->status, (st))
 
 static void
-srv_reply(struct srv *s, struct evhttp_request *req, int code,
+srv_reply(struct evhttp_request *req, int code,
     const char *ctype, const char *body, size_t len)
 {
 	struct evbuffer	*b = evbuffer_new();
@@ -83,15 +88,14 @@ srv_reply(struct srv *s, struct evhttp_request *req, int code,
 	evbuffer_add(b, body, len);
 	evhttp_send_reply(req, code, code == 200 ? "OK" : "X", b);
 	evbuffer_free(b);
-	(void)s;
 }
 
 static void
-srv_redirect(struct srv *s, struct evhttp_request *req, const char *to)
+srv_redirect(struct evhttp_request *req, const char *to)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Location",
 	    to);
-	srv_reply(s, req, 302, "text/plain", "moved", 5);
+	srv_reply(req, 302, "text/plain", "moved", 5);
 }
 
 static void
@@ -110,7 +114,7 @@ srv_slow_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	srv_reply(p->srv, p->req, 200, HTML, "slow", 4);
+	srv_reply(p->req, 200, HTML, "slow", 4);
 	pending_free(p);
 }
 
@@ -185,25 +189,25 @@ srv_cb(struct evhttp_request *req, void *arg)
 	}
 	s->inflight--;
 	if (path == NULL)
-		srv_reply(s, req, 400, NULL, "", 0);
+		srv_reply(req, 400, NULL, "", 0);
 	else if (strcmp(path, "/ok") == 0)
-		srv_reply(s, req, 200, HTML, PAGE, strlen(PAGE));
+		srv_reply(req, 200, HTML, PAGE, strlen(PAGE));
 	else if (strcmp(path, "/r1") == 0)
-		srv_redirect(s, req, "/r2");
+		srv_redirect(req, "/r2");
 	else if (strcmp(path, "/r2") == 0)
-		srv_redirect(s, req, "/ok");
+		srv_redirect(req, "/ok");
 	else if (strcmp(path, "/loop") == 0)
-		srv_redirect(s, req, "/loop");
+		srv_redirect(req, "/loop");
 	else if (strcmp(path, "/go") == 0)
-		srv_redirect(s, req, s->location);
+		srv_redirect(req, s->location);
 	else if (strcmp(path, "/bytes") == 0) {
 		body = malloc(n + 1);
 		ck_assert_ptr_nonnull(body);
 		memset(body, 'x', n);
-		srv_reply(s, req, 200, HTML, body, n);
+		srv_reply(req, 200, HTML, body, n);
 		free(body);
 	} else
-		srv_reply(s, req, 404, HTML, "not found", 9);
+		srv_reply(req, 404, HTML, "not found", 9);
 }
 
 static struct srv *
@@ -255,42 +259,47 @@ setup(void)
 	s2 = srv_start("127.0.0.2");
 	ck_assert_int_eq(ng_parse_cidr("127.0.0.0/8", &lo8), 0);
 	ck_assert_int_eq(ng_parse_cidr("127.0.0.1/32", &lo32), 0);
-	ndone = want = timed_out = 0;
+	memset(G, 0, sizeof(G));
+	ng = ndone = want = timed_out = 0;
 	ctx = NULL;
+	/* Small and quick; loopback allowed unless a test says otherwise. */
+	memset(&L, 0, sizeof(L));
+	L.timeout_s = 5;
+	L.max_bytes = 65536;
+	L.max_redirects = 5;
+	L.max_concurrent = 16;
+	L.max_per_host = 4;
+	L.user_agent = "pingbackd-test";
+	L.allow_networks = &lo8;
+	L.nallow_networks = 1;
 }
 
 static void
 teardown(void)
 {
+	int	 i;
+
 	fetch_ctx_free(ctx);
 	srv_free(s1);
 	srv_free(s2);
 	event_base_free(base);
-}
-
-/* Limits for tests: small and quick, loopback allowed unless said. */
-static struct fetch_limits
-limits(const struct cidr *allow, size_t nallow)
-{
-	struct fetch_limits	 l;
-
-	memset(&l, 0, sizeof(l));
-	l.timeout_s = 5;
-	l.max_bytes = 65536;
-	l.max_redirects = 5;
-	l.max_concurrent = 16;
-	l.max_per_host = 4;
-	l.user_agent = "pingbackd-test";
-	l.allow_networks = allow;
-	l.nallow_networks = nallow;
-	return (l);
+	for (i = 0; i < ng; i++)
+		free(G[i].body);
 }
 
 static void
-new_ctx(const struct fetch_limits *l)
+new_ctx(void)
 {
-	ctx = fetch_ctx_new(base, l);
+	ctx = fetch_ctx_new(base, &L);
 	ck_assert_ptr_nonnull(ctx);
+}
+
+/* Allow only n networks from allow (n may be 0). */
+static void
+allow(const struct cidr *a, size_t n)
+{
+	L.allow_networks = a;
+	L.nallow_networks = n;
 }
 
 static void
@@ -354,246 +363,221 @@ run(int n, double secs)
 	event_free(t);
 }
 
-/* Fetch one URL (relative to s's base unless s is NULL) and wait. */
-static void
-fetch1(struct srv *s, const char *path, int flags, struct got *g)
+/* Start a fetch of path (relative to s unless s is NULL) into a new slot. */
+static struct got *
+start(struct srv *s, const char *path, int flags, fetch_done_cb cb)
 {
-	char	 url[512];
+	struct got	*g;
+	char		 url[512];
 
-	memset(g, 0, sizeof(*g));
+	ck_assert_int_lt(ng, (int)(sizeof(G) / sizeof(G[0])));
+	g = &G[ng++];
 	snprintf(url, sizeof(url), "%s%s", s != NULL ? s->base : "", path);
-	ck_assert_ptr_nonnull(fetch_start(ctx, url, flags, got_cb, g));
+	g->f = fetch_start(ctx, url, flags, cb != NULL ? cb : got_cb, g);
+	ck_assert_ptr_nonnull(g->f);
 	ck_assert_int_eq(g->n, 0);	/* never from inside fetch_start */
-	run(ndone + 1, 8);
-	ck_assert_msg(g->n == 1, "%s: no callback", url);
+	return (g);
 }
 
-static void
-got_free(struct got *g, size_t n)
+/* Fetch and wait for the one callback. */
+static struct got *
+get(struct srv *s, const char *path, int flags)
 {
-	size_t	 i;
+	struct got	*g = start(s, path, flags, NULL);
 
-	for (i = 0; i < n; i++)
-		free(g[i].body);
+	run(ndone + 1, 8);
+	ck_assert_msg(g->n == 1, "%s: no callback", path);
+	return (g);
 }
 
 START_TEST(test_ok_redirect)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g;
-	char			 want_url[128];
+	struct got	*g;
+	char		 url[128];
 
-	new_ctx(&l);
-	fetch1(s1, "/r1", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_OK);
-	ck_assert_int_eq(g.code, 200);
-	ck_assert_str_eq(g.ctype, HTML);
-	ck_assert_str_eq(g.body, PAGE);	/* no redirect bodies in it */
-	ck_assert_uint_eq(g.len, strlen(PAGE));
-	ck_assert_str_eq(g.error, "");
-	snprintf(want_url, sizeof(want_url), "%s/ok", s1->base);
-	ck_assert_str_eq(g.url, want_url);
+	new_ctx();
+	g = get(s1, "/r1", 0);
+	STATUS(g, FETCH_OK);
+	ck_assert_int_eq(g->code, 200);
+	ck_assert_str_eq(g->ctype, HTML);
+	ck_assert_str_eq(g->body, PAGE);	/* no redirect bodies in it */
+	ck_assert_uint_eq(g->len, strlen(PAGE));
+	ck_assert_str_eq(g->error, "");
+	snprintf(url, sizeof(url), "%s/ok", s1->base);
+	ck_assert_str_eq(g->url, url);
 	ck_assert_int_eq(s1->hits, 3);
 	ck_assert_uint_eq(fetch_ctx_active(ctx), 0);
-	got_free(&g, 1);
 }
 END_TEST
 
 START_TEST(test_http_error)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g;
+	struct got	*g;
 
-	new_ctx(&l);
-	fetch1(s1, "/nothing-here", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_HTTP_ERROR);
-	ck_assert_int_eq(g.code, 404);
-	ck_assert_str_eq(g.error, "http 404");
-	got_free(&g, 1);
+	new_ctx();
+	g = get(s1, "/nothing-here", 0);
+	STATUS(g, FETCH_HTTP_ERROR);
+	ck_assert_int_eq(g->code, 404);
+	ck_assert_str_eq(g->error, "http 404");
+	ck_assert_str_eq(g->body, "not found");
+}
+END_TEST
+
+START_TEST(test_connect_failed)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	char			 url[128];
+	int			 fd;
+
+	/* A port nobody listens on: bind one, learn it, close it. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	new_ctx();
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(sin.sin_port));
+	STATUS(get(NULL, url, 0), FETCH_FAILED);
 }
 END_TEST
 
 START_TEST(test_redirect_limit)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g;
-
-	l.max_redirects = 3;
-	new_ctx(&l);
-	fetch1(s1, "/loop", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_FAILED);
+	L.max_redirects = 3;
+	new_ctx();
+	STATUS(get(s1, "/loop", 0), FETCH_FAILED);
 	ck_assert_int_eq(s1->hits, 4);
-	got_free(&g, 1);
-
-	l.max_redirects = 1;
-	fetch_ctx_set_limits(ctx, &l);
-	fetch1(s1, "/r1", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_FAILED);
-	got_free(&g, 1);
-
-	l.max_redirects = 2;
-	fetch_ctx_set_limits(ctx, &l);
-	fetch1(s1, "/r1", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_OK);
-	got_free(&g, 1);
+	L.max_redirects = 1;
+	fetch_ctx_set_limits(ctx, &L);
+	STATUS(get(s1, "/r1", 0), FETCH_FAILED);
+	L.max_redirects = 2;
+	fetch_ctx_set_limits(ctx, &L);
+	STATUS(get(s1, "/r1", 0), FETCH_OK);
 }
 END_TEST
 
 START_TEST(test_too_large_stream)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g;
-	double			 t0 = now();
+	struct got	*g;
+	double		 t0 = now();
 
-	l.timeout_s = 8;
-	new_ctx(&l);
-	fetch1(s1, "/stream", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_TOO_LARGE);
-	ck_assert_uint_eq(g.len, 0);
+	L.timeout_s = 8;
+	new_ctx();
+	g = get(s1, "/stream", 0);
+	STATUS(g, FETCH_TOO_LARGE);
+	ck_assert_uint_eq(g->len, 0);
 	ck_assert_msg(now() - t0 < 4, "took %.1f s", now() - t0);
-	got_free(&g, 1);
 }
 END_TEST
 
 START_TEST(test_too_large_length)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g;
+	struct got	*g;
 
-	new_ctx(&l);
-	fetch1(s1, "/bytes?262144", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_TOO_LARGE);
-	got_free(&g, 1);
-	fetch1(s1, "/bytes?65537", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_TOO_LARGE);
-	got_free(&g, 1);
+	new_ctx();
+	STATUS(get(s1, "/bytes?262144", 0), FETCH_TOO_LARGE);
+	STATUS(get(s1, "/bytes?65537", 0), FETCH_TOO_LARGE);
 	/* Exactly max_bytes is fine. */
-	fetch1(s1, "/bytes?65536", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_OK);
-	ck_assert_uint_eq(g.len, 65536);
-	ck_assert_int_eq(g.body[65535], 'x');
-	got_free(&g, 1);
-	fetch1(s1, "/bytes?0", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_OK);
-	ck_assert_uint_eq(g.len, 0);
-	ck_assert_str_eq(g.body, "");
-	got_free(&g, 1);
+	g = get(s1, "/bytes?65536", 0);
+	STATUS(g, FETCH_OK);
+	ck_assert_uint_eq(g->len, 65536);
+	ck_assert_int_eq(g->body[65535], 'x');
+	g = get(s1, "/bytes?0", 0);
+	STATUS(g, FETCH_OK);
+	ck_assert_str_eq(g->body, "");
 }
 END_TEST
 
 START_TEST(test_timeout)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g;
-	double			 t0 = now(), dt;
+	double	 t0 = now(), dt;
 
-	l.timeout_s = 1;
-	new_ctx(&l);
-	fetch1(s1, "/slow?3000", 0, &g);
+	L.timeout_s = 1;
+	new_ctx();
+	STATUS(get(s1, "/slow?3000", 0), FETCH_TIMEOUT);
 	dt = now() - t0;
-	ck_assert_int_eq(g.status, FETCH_TIMEOUT);
 	ck_assert_msg(dt > 0.8 && dt < 2.5, "took %.2f s", dt);
-	got_free(&g, 1);
 }
 END_TEST
 
 START_TEST(test_guard_default)
 {
-	struct fetch_limits	 l = limits(NULL, 0);
-	struct got		 g;
-	char			 url[128];
+	struct got	*g;
+	char		 url[128];
 
-	new_ctx(&l);
-	fetch1(s1, "/ok", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_REFUSED);
-	ck_assert_str_eq(g.error, "refused: loopback");
-	got_free(&g, 1);
+	allow(NULL, 0);
+	new_ctx();
+	g = get(s1, "/ok", 0);
+	STATUS(g, FETCH_REFUSED);
+	ck_assert_str_eq(g->error, "refused: loopback");
 	snprintf(url, sizeof(url), "http://localhost:%d/ok", s1->port);
-	fetch1(NULL, url, 0, &g);
-	ck_assert_int_eq(g.status, FETCH_REFUSED);
-	got_free(&g, 1);
+	STATUS(get(NULL, url, 0), FETCH_REFUSED);
 	snprintf(url, sizeof(url), "http://[::1]:%d/ok", s1->port);
-	fetch1(NULL, url, 0, &g);
-	ck_assert_int_eq(g.status, FETCH_REFUSED);
-	ck_assert_str_eq(g.error, "refused: loopback");
-	got_free(&g, 1);
+	g = get(NULL, url, 0);
+	STATUS(g, FETCH_REFUSED);
+	ck_assert_str_eq(g->error, "refused: loopback");
 	snprintf(url, sizeof(url), "http://0.0.0.0:%d/ok", s1->port);
-	fetch1(NULL, url, 0, &g);
-	ck_assert_int_eq(g.status, FETCH_REFUSED);
-	ck_assert_str_eq(g.error, "refused: unspecified");
-	got_free(&g, 1);
+	g = get(NULL, url, 0);
+	STATUS(g, FETCH_REFUSED);
+	ck_assert_str_eq(g->error, "refused: unspecified");
 	/* Only a v6 network allowed: 127.0.0.1 stays refused. */
 	ck_assert_int_eq(ng_parse_cidr("::1/128", &lo32), 0);
-	l = limits(&lo32, 1);
-	fetch_ctx_set_limits(ctx, &l);
-	fetch1(s1, "/ok", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_REFUSED);
-	got_free(&g, 1);
+	allow(&lo32, 1);
+	fetch_ctx_set_limits(ctx, &L);
+	STATUS(get(s1, "/ok", 0), FETCH_REFUSED);
 	ck_assert_int_eq(s1->hits, 0);
 }
 END_TEST
 
 START_TEST(test_guard_allow)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g;
-
-	new_ctx(&l);
-	fetch1(s1, "/ok", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_OK);
+	new_ctx();
+	STATUS(get(s1, "/ok", 0), FETCH_OK);
+	STATUS(get(s2, "/ok", 0), FETCH_OK);
 	ck_assert_int_eq(s1->hits, 1);
-	got_free(&g, 1);
-	fetch1(s2, "/ok", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_OK);
 	ck_assert_int_eq(s2->hits, 1);
-	got_free(&g, 1);
 }
 END_TEST
 
 START_TEST(test_guard_redirect)
 {
-	struct fetch_limits	 l = limits(&lo32, 1);
-	struct got		 g;
+	struct got	*g;
 
 	snprintf(s1->location, sizeof(s1->location), "%s/ok", s2->base);
-	new_ctx(&l);
-	fetch1(s1, "/go", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_REFUSED);
-	ck_assert_str_eq(g.error, "refused: loopback");
+	allow(&lo32, 1);
+	new_ctx();
+	g = get(s1, "/go", 0);
+	STATUS(g, FETCH_REFUSED);
+	ck_assert_str_eq(g->error, "refused: loopback");
 	ck_assert_int_eq(s1->hits, 1);
 	ck_assert_int_eq(s2->hits, 0);
-	got_free(&g, 1);
 	/* The same redirect is followed when 127.0.0.2 is allowed. */
-	l = limits(&lo8, 1);
-	fetch_ctx_set_limits(ctx, &l);
-	fetch1(s1, "/go", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_OK);
+	allow(&lo8, 1);
+	fetch_ctx_set_limits(ctx, &L);
+	STATUS(get(s1, "/go", 0), FETCH_OK);
 	ck_assert_int_eq(s2->hits, 1);
-	got_free(&g, 1);
 }
 END_TEST
 
 START_TEST(test_proxy_env_ignored)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g;
+	static const char *vars[] = {
+		"http_proxy", "HTTP_PROXY", "https_proxy", "ALL_PROXY",
+		"all_proxy"
+	};
+	size_t	 i;
 
-	setenv("http_proxy", s2->base, 1);
-	setenv("HTTP_PROXY", s2->base, 1);
-	setenv("https_proxy", s2->base, 1);
-	setenv("ALL_PROXY", s2->base, 1);
-	setenv("all_proxy", s2->base, 1);
-	new_ctx(&l);
-	fetch1(s1, "/ok", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_OK);
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		setenv(vars[i], s2->base, 1);
+	new_ctx();
+	STATUS(get(s1, "/ok", 0), FETCH_OK);
 	ck_assert_int_eq(s1->hits, 1);
 	ck_assert_int_eq(s2->hits, 0);
-	got_free(&g, 1);
-	unsetenv("http_proxy");
-	unsetenv("HTTP_PROXY");
-	unsetenv("https_proxy");
-	unsetenv("ALL_PROXY");
-	unsetenv("all_proxy");
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
 }
 END_TEST
 
@@ -603,166 +587,166 @@ START_TEST(test_schemes)
 		"ftp://127.0.0.1:PORT/", "file:///etc/passwd",
 		"file://localhost/etc/passwd", "gopher://127.0.0.1:PORT/_GET",
 		"dict://127.0.0.1:PORT/info", "127.0.0.1:PORT/ok",
-		"//127.0.0.1:PORT/",
-		"", "http://", "http://:80/", "not a url", "javascript:alert(1)",
+		"//127.0.0.1:PORT/", "", "http://", "http://:80/",
+		"not a url", "javascript:alert(1)",
 	};
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g;
-	char			 url[128];
-	const char		*p;
-	size_t			 i;
+	struct got	*g;
+	char		 url[128];
+	const char	*p;
+	size_t		 i;
 
-	new_ctx(&l);
+	new_ctx();
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if ((p = strstr(bad[i], "PORT")) != NULL)
 			snprintf(url, sizeof(url), "%.*s%d%s", (int)(p - bad[i]),
 			    bad[i], s1->port, p + 4);
 		else
 			snprintf(url, sizeof(url), "%s", bad[i]);
-		fetch1(NULL, url, 0, &g);
-		ck_assert_msg(g.status == FETCH_REFUSED, "%s: status %d", url,
-		    g.status);
-		got_free(&g, 1);
+		g = get(NULL, url, 0);
+		ck_assert_msg(g->status == FETCH_REFUSED, "%s: status %d", url,
+		    g->status);
+		ck_assert_msg(strncmp(g->error, "refused: ", 9) == 0, "%s: %s",
+		    url, g->error);
 	}
-	memset(&g, 0, sizeof(g));
-	ck_assert_ptr_nonnull(fetch_start(ctx, NULL, 0, got_cb, &g));
+	g = &G[ng++];
+	ck_assert_ptr_nonnull(fetch_start(ctx, NULL, 0, got_cb, g));
 	run(ndone + 1, 2);
-	ck_assert_int_eq(g.status, FETCH_REFUSED);
+	STATUS(g, FETCH_REFUSED);
 	ck_assert_int_eq(s1->hits, 0);
-	got_free(&g, 1);
 	/* Redirects to other schemes are refused too. */
 	snprintf(s1->location, sizeof(s1->location), "file:///etc/passwd");
-	fetch1(s1, "/go", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_REFUSED);
-	ck_assert_ptr_null(strstr(g.body, "root"));
-	got_free(&g, 1);
+	g = get(s1, "/go", 0);
+	STATUS(g, FETCH_REFUSED);
+	ck_assert_ptr_null(strstr(g->body, "root"));
 	snprintf(s1->location, sizeof(s1->location), "ftp://127.0.0.1:%d/",
 	    s2->port);
-	fetch1(s1, "/go", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_REFUSED);
+	STATUS(get(s1, "/go", 0), FETCH_REFUSED);
 	ck_assert_int_eq(s2->hits, 0);
-	got_free(&g, 1);
+}
+END_TEST
+
+START_TEST(test_trusted)
+{
+	allow(NULL, 0);
+	new_ctx();
+	STATUS(get(s1, "/ok", FETCH_TRUSTED), FETCH_OK);
+	/* The trusted fetch's connection is not reused by others. */
+	STATUS(get(s1, "/ok", 0), FETCH_REFUSED);
+	ck_assert_int_eq(s1->hits, 1);
+}
+END_TEST
+
+START_TEST(test_set_limits)
+{
+	struct got	*g;
+
+	new_ctx();
+	STATUS(get(s1, "/ok", 0), FETCH_OK);	/* a connection in the pool */
+	/* A running fetch keeps the limits it started with. */
+	g = start(s1, "/slow?200", 0, NULL);
+	allow(NULL, 0);
+	L.user_agent = NULL;
+	fetch_ctx_set_limits(ctx, &L);
+	run(ndone + 1, 4);
+	STATUS(g, FETCH_OK);
+	/* New fetches get the new ones, and no old connection. */
+	STATUS(get(s1, "/ok", 0), FETCH_REFUSED);
+	ck_assert_int_eq(s1->hits, 2);
 }
 END_TEST
 
 START_TEST(test_per_host)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g[6];
-	char			 url[128];
-	int			 i;
+	int	 i;
 
-	l.max_per_host = 2;
-	new_ctx(&l);
-	memset(g, 0, sizeof(g));
-	snprintf(url, sizeof(url), "%s/slow?300", s1->base);
+	L.max_per_host = 2;
+	new_ctx();
 	for (i = 0; i < 6; i++)
-		ck_assert_ptr_nonnull(fetch_start(ctx, url, 0, got_cb, &g[i]));
+		start(s1, "/slow?300", 0, NULL);
 	ck_assert_uint_eq(fetch_ctx_active(ctx), 2);
 	ck_assert_uint_eq(fetch_ctx_queued(ctx), 4);
 	run(6, 8);
 	for (i = 0; i < 6; i++) {
-		ck_assert_int_eq(g[i].n, 1);
-		ck_assert_int_eq(g[i].status, FETCH_OK);
+		ck_assert_int_eq(G[i].n, 1);
+		STATUS(&G[i], FETCH_OK);
 	}
 	ck_assert_int_eq(s1->hits, 6);
-	ck_assert_int_eq(s1->maxinflight, 2);
+	ck_assert_int_le(s1->maxinflight, 2);
+	ck_assert_int_ge(s1->maxinflight, 1);
 	ck_assert_uint_eq(fetch_ctx_active(ctx), 0);
 	ck_assert_uint_eq(fetch_ctx_queued(ctx), 0);
-	got_free(g, 6);
 }
 END_TEST
 
 START_TEST(test_per_host_overtake)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g[4];
-	char			 url[128];
-	int			 i;
+	struct got	*b;
+	int		 i;
 
-	l.max_per_host = 1;
-	new_ctx(&l);
-	memset(g, 0, sizeof(g));
-	snprintf(url, sizeof(url), "%s/slow?200", s1->base);
+	L.max_per_host = 1;
+	new_ctx();
 	for (i = 0; i < 3; i++)
-		fetch_start(ctx, url, 0, got_cb, &g[i]);
+		start(s1, "/slow?200", 0, NULL);
 	/* Another host is not held up behind the queue. */
-	snprintf(url, sizeof(url), "%s/slow?200", s2->base);
-	fetch_start(ctx, url, 0, got_cb, &g[3]);
+	b = start(s2, "/slow?200", 0, NULL);
 	ck_assert_uint_eq(fetch_ctx_active(ctx), 2);
 	ck_assert_uint_eq(fetch_ctx_queued(ctx), 2);
 	run(4, 8);
 	for (i = 0; i < 4; i++)
-		ck_assert_int_eq(g[i].status, FETCH_OK);
+		STATUS(&G[i], FETCH_OK);
 	ck_assert_int_eq(s1->maxinflight, 1);
-	ck_assert_int_le(g[3].order, 2);
-	got_free(g, 4);
+	ck_assert_int_le(b->order, 2);
 }
 END_TEST
 
 START_TEST(test_max_concurrent)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g[3];
-	char			 url[128];
-	int			 i;
+	int	 i;
 
-	l.max_concurrent = 1;
-	new_ctx(&l);
-	memset(g, 0, sizeof(g));
-	for (i = 0; i < 3; i++) {
-		snprintf(url, sizeof(url), "%s/slow?100",
-		    i == 1 ? s2->base : s1->base);
-		fetch_start(ctx, url, 0, got_cb, &g[i]);
-	}
+	L.max_concurrent = 1;
+	new_ctx();
+	for (i = 0; i < 3; i++)
+		start(i == 1 ? s2 : s1, "/slow?100", 0, NULL);
 	ck_assert_uint_eq(fetch_ctx_active(ctx), 1);
 	ck_assert_uint_eq(fetch_ctx_queued(ctx), 2);
 	run(3, 8);
 	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(g[i].status, FETCH_OK);
-		ck_assert_int_eq(g[i].order, i + 1);	/* FIFO */
+		STATUS(&G[i], FETCH_OK);
+		ck_assert_int_eq(G[i].order, i + 1);	/* FIFO */
 	}
 	ck_assert_int_eq(s1->maxinflight + s2->maxinflight, 2);
-	got_free(g, 3);
 }
 END_TEST
 
 START_TEST(test_cancel)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g[4];
-	struct fetch		*a, *b, *c;
-	char			 url[128];
+	struct got	*a, *b, *c;
 
-	l.max_concurrent = 1;
-	new_ctx(&l);
-	memset(g, 0, sizeof(g));
-	snprintf(url, sizeof(url), "%s/slow?300", s1->base);
-	a = fetch_start(ctx, url, 0, got_cb, &g[0]);	/* active */
-	b = fetch_start(ctx, url, 0, got_cb, &g[1]);	/* queued */
-	c = fetch_start(ctx, "ftp://127.0.0.1/", 0, got_cb, &g[2]);
+	L.max_concurrent = 1;
+	new_ctx();
+	a = start(s1, "/slow?300", 0, NULL);	/* active */
+	b = start(s1, "/slow?300", 0, NULL);	/* queued */
+	c = start(NULL, "ftp://127.0.0.1/", 0, NULL);	/* result pending */
 	ck_assert_uint_eq(fetch_ctx_active(ctx), 1);
 	ck_assert_uint_eq(fetch_ctx_queued(ctx), 1);
-	fetch_cancel(b);
-	fetch_cancel(c);	/* its result was pending */
-	fetch_cancel(a);
+	fetch_cancel(b->f);
+	fetch_cancel(c->f);
+	fetch_cancel(a->f);
 	ck_assert_uint_eq(fetch_ctx_active(ctx), 0);
 	ck_assert_uint_eq(fetch_ctx_queued(ctx), 0);
 	run(1, 0.8);
-	ck_assert_int_eq(g[0].n + g[1].n + g[2].n, 0);
+	ck_assert_int_eq(a->n + b->n + c->n, 0);
 	/* The context still works. */
-	fetch1(s1, "/ok", 0, &g[3]);
-	ck_assert_int_eq(g[3].status, FETCH_OK);
-	got_free(g, 4);
+	STATUS(get(s1, "/ok", 0), FETCH_OK);
 }
 END_TEST
 
-static struct fetch	*victim;
-
 static void
-cancel_victim_cb(const struct fetch_result *res, void *arg)
+cancel_next_cb(const struct fetch_result *res, void *arg)
 {
-	fetch_cancel(victim);
+	struct got	*g = arg;
+
+	fetch_cancel(g[1].f);
 	got_cb(res, arg);
 }
 
@@ -772,176 +756,87 @@ free_ctx_cb(const struct fetch_result *res, void *arg)
 	got_cb(res, arg);
 	fetch_ctx_free(ctx);
 	ctx = NULL;
-	ck_assert_ptr_null(fetch_start(NULL, "http://x/", 0, got_cb, arg));
 }
 
 static void
 start_more_cb(const struct fetch_result *res, void *arg)
 {
-	struct got	*g = arg;
-	char		 url[128];
-
 	got_cb(res, arg);
-	snprintf(url, sizeof(url), "%s/ok", s2->base);
-	ck_assert_ptr_nonnull(fetch_start(ctx, url, 0, got_cb, g + 1));
+	start(s2, "/ok", 0, NULL);
 }
 
 START_TEST(test_cancel_in_done)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g[2];
-	char			 url[128];
-
-	new_ctx(&l);
-	memset(g, 0, sizeof(g));
-	snprintf(url, sizeof(url), "%s/ok", s1->base);
-	fetch_start(ctx, url, 0, cancel_victim_cb, &g[0]);
-	snprintf(url, sizeof(url), "%s/slow?500", s1->base);
-	victim = fetch_start(ctx, url, 0, got_cb, &g[1]);
-	run(2, 1.2);
-	ck_assert_int_eq(g[0].n, 1);
-	ck_assert_int_eq(g[1].n, 0);
+	new_ctx();
+	start(s1, "/ok", 0, cancel_next_cb);
+	start(s1, "/slow?500", 0, NULL);
+	run(1, 5);
+	run(2, 0.8);			/* the slow one would be back */
+	ck_assert_int_eq(G[0].n, 1);
+	ck_assert_int_eq(G[1].n, 0);
 	ck_assert_uint_eq(fetch_ctx_active(ctx), 0);
-	got_free(g, 2);
 }
 END_TEST
 
 START_TEST(test_free_in_done)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g[3];
-	char			 url[128];
-
-	l.max_concurrent = 2;
-	new_ctx(&l);
-	memset(g, 0, sizeof(g));
-	snprintf(url, sizeof(url), "%s/ok", s1->base);
-	fetch_start(ctx, url, 0, free_ctx_cb, &g[0]);
-	snprintf(url, sizeof(url), "%s/slow?300", s1->base);
-	fetch_start(ctx, url, 0, got_cb, &g[1]);		/* active */
-	fetch_start(ctx, url, 0, got_cb, &g[2]);		/* queued */
-	run(2, 1);
-	ck_assert_int_eq(g[0].n, 1);
-	ck_assert_int_eq(g[1].n + g[2].n, 0);
+	L.max_concurrent = 2;
+	new_ctx();
+	start(s1, "/ok", 0, free_ctx_cb);
+	start(s1, "/slow?300", 0, NULL);	/* active */
+	start(s1, "/slow?300", 0, NULL);	/* queued */
+	run(1, 5);
+	run(2, 0.5);
+	ck_assert_int_eq(G[0].n, 1);
+	ck_assert_int_eq(G[1].n + G[2].n, 0);
 	ck_assert_ptr_null(ctx);
-	got_free(g, 3);
 }
 END_TEST
 
 START_TEST(test_free_in_deferred_done)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g[4];
-	char			 url[128];
-
-	l.max_concurrent = 1;
-	new_ctx(&l);
-	memset(g, 0, sizeof(g));
-	fetch_start(ctx, "gopher://x/", 0, free_ctx_cb, &g[0]);
-	fetch_start(ctx, "file:///", 0, got_cb, &g[1]);	/* same drain */
-	snprintf(url, sizeof(url), "%s/slow?300", s1->base);
-	fetch_start(ctx, url, 0, got_cb, &g[2]);		/* active */
-	fetch_start(ctx, url, 0, got_cb, &g[3]);		/* queued */
-	run(2, 1);
-	ck_assert_int_eq(g[0].n, 1);
-	ck_assert_int_eq(g[0].status, FETCH_REFUSED);
-	ck_assert_int_eq(g[1].n + g[2].n + g[3].n, 0);
+	L.max_concurrent = 1;
+	new_ctx();
+	start(NULL, "gopher://x/", 0, free_ctx_cb);
+	start(NULL, "file:///", 0, NULL);	/* in the same drain */
+	start(s1, "/slow?300", 0, NULL);	/* active */
+	start(s1, "/slow?300", 0, NULL);	/* queued */
+	run(1, 5);
+	run(2, 0.5);
+	ck_assert_int_eq(G[0].n, 1);
+	STATUS(&G[0], FETCH_REFUSED);
+	ck_assert_int_eq(G[1].n + G[2].n + G[3].n, 0);
 	ck_assert_ptr_null(ctx);
-	got_free(g, 4);
 }
 END_TEST
 
 START_TEST(test_free_with_work)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g[3];
-	char			 url[128];
+	int	 i;
 
-	l.max_concurrent = 1;
-	new_ctx(&l);
-	memset(g, 0, sizeof(g));
-	snprintf(url, sizeof(url), "%s/slow?200", s1->base);
-	fetch_start(ctx, url, 0, got_cb, &g[0]);
-	fetch_start(ctx, url, 0, got_cb, &g[1]);
-	run(1, 0.1);			/* connected, request sent */
+	L.max_concurrent = 1;
+	new_ctx();
+	start(s1, "/slow?500", 0, NULL);
+	start(s1, "/slow?500", 0, NULL);
+	for (i = 0; i < 50 && s1->hits == 0; i++)
+		run(1, 0.1);		/* until connected, request sent */
 	ck_assert_int_eq(s1->hits, 1);
-	fetch_start(ctx, "file:///", 0, got_cb, &g[2]);
+	start(NULL, "file:///", 0, NULL);
 	fetch_ctx_free(ctx);
 	ctx = NULL;
 	run(1, 0.5);
-	ck_assert_int_eq(g[0].n + g[1].n + g[2].n, 0);
+	ck_assert_int_eq(G[0].n + G[1].n + G[2].n, 0);
 }
 END_TEST
 
 START_TEST(test_start_in_done)
 {
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g[2];
-	char			 url[128];
-
-	new_ctx(&l);
-	memset(g, 0, sizeof(g));
-	snprintf(url, sizeof(url), "%s/ok", s1->base);
-	fetch_start(ctx, url, 0, start_more_cb, &g[0]);
+	new_ctx();
+	start(s1, "/ok", 0, start_more_cb);
 	run(2, 4);
-	ck_assert_int_eq(g[0].status, FETCH_OK);
-	ck_assert_int_eq(g[1].status, FETCH_OK);
+	STATUS(&G[0], FETCH_OK);
+	STATUS(&G[1], FETCH_OK);
 	ck_assert_int_eq(s2->hits, 1);
-	got_free(g, 2);
-}
-END_TEST
-
-START_TEST(test_set_limits)
-{
-	struct fetch_limits	 l = limits(&lo8, 1);
-	struct got		 g[3];
-	char			 url[128];
-
-	new_ctx(&l);
-	fetch1(s1, "/ok", 0, &g[0]);	/* leaves a connection in the pool */
-	ck_assert_int_eq(g[0].status, FETCH_OK);
-	/* A running fetch keeps the limits it started with. */
-	memset(&g[1], 0, sizeof(g[1]));
-	snprintf(url, sizeof(url), "%s/slow?200", s1->base);
-	fetch_start(ctx, url, 0, got_cb, &g[1]);
-	l = limits(NULL, 0);
-	l.user_agent = NULL;
-	fetch_ctx_set_limits(ctx, &l);
-	run(ndone + 1, 4);
-	ck_assert_int_eq(g[1].status, FETCH_OK);
-	/* New fetches get the new ones, and no old connection. */
-	fetch1(s1, "/ok", 0, &g[2]);
-	ck_assert_int_eq(g[2].status, FETCH_REFUSED);
-	ck_assert_int_eq(s1->hits, 2);
-	got_free(g, 3);
-}
-END_TEST
-
-START_TEST(test_trusted)
-{
-	struct fetch_limits	 l = limits(NULL, 0);
-	struct got		 g;
-
-	new_ctx(&l);
-	fetch1(s1, "/ok", FETCH_TRUSTED, &g);
-	ck_assert_int_eq(g.status, FETCH_OK);
-	got_free(&g, 1);
-	/* The trusted fetch's connection is not reused by others. */
-	fetch1(s1, "/ok", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_REFUSED);
-	ck_assert_int_eq(s1->hits, 1);
-	got_free(&g, 1);
-}
-END_TEST
-
-START_TEST(test_default_limits)
-{
-	struct got	 g;
-
-	new_ctx(NULL);
-	fetch1(s1, "/ok", 0, &g);
-	ck_assert_int_eq(g.status, FETCH_REFUSED);
-	got_free(&g, 1);
 }
 END_TEST
 
@@ -957,6 +852,7 @@ fetch_suite(void)
 	tcase_set_timeout(tc, 15);
 	tcase_add_test(tc, test_ok_redirect);
 	tcase_add_test(tc, test_http_error);
+	tcase_add_test(tc, test_connect_failed);
 	tcase_add_test(tc, test_redirect_limit);
 	tcase_add_test(tc, test_too_large_stream);
 	tcase_add_test(tc, test_too_large_length);
@@ -973,7 +869,6 @@ fetch_suite(void)
 	tcase_add_test(tc, test_schemes);
 	tcase_add_test(tc, test_trusted);
 	tcase_add_test(tc, test_set_limits);
-	tcase_add_test(tc, test_default_limits);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("scheduling");
