@@ -20,7 +20,9 @@ struct pbd {
 	struct http		*http;
 	struct fetch_ctx	*fetch;
 	struct store		*store;
-	struct ratelimit	*rl;
+	struct ratelimit	*rl;		/* per client address */
+	struct ratelimit	*hostrl;	/* fetches per source host */
+	struct fcache		*fc;		/* recent fetch outcomes */
 	struct pingback_list	 pingbacks;	/* in flight */
 	size_t			 ninflight;
 	size_t			 nreplying;	/* answers not yet written */
@@ -52,9 +54,15 @@ void		 http_send_xml_take(struct pbd *, struct evhttp_request *,
 		    size_t len);
 
 /* pingback.c */
-/* Handle one XML-RPC POST; the request is answered later. */
+/*
+ * Handle one XML-RPC POST; the request is answered later.  limited:
+ * the client is over its rate limit (answered with fault 49).
+ */
 void		 pingback_handle(struct pbd *, struct evhttp_request *,
-		    const char *body, size_t len, const char *client);
+		    const char *body, size_t len, const char *client,
+		    int limited);
+/* Seconds on the monotonic clock. */
+double		 pingback_now(void);
 /* Free every request in flight without answering (teardown). */
 void		 pingback_free_all(struct pbd *);
 

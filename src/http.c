@@ -33,6 +33,7 @@
 #include "xmalloc.h"
 
 #define HTTP_MAX_SOCKS_PER_SPEC	8
+#define HTTP_BODY_SLACK_BYTES	(64 * 1024)
 
 struct http_listener {
 	char				*spec;
@@ -65,7 +66,6 @@ http_new(struct pbd *pbd)
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_max_headers_size(h->evh, PBD_MAX_HEADERS_BYTES);
-	evhttp_set_flags(h->evh, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_default_content_type(h->evh, "text/plain; charset=utf-8");
 	evhttp_set_gencb(h->evh, http_request_cb, h);
 	http_apply(h, pbd->conf);
@@ -81,7 +81,13 @@ http_apply(struct http *h, const struct conf *conf)
 	free(h->xmlrpc_path);
 	h->xmlrpc_path = xstrdup(conf->xmlrpc_path);
 	h->max_body = conf->max_body;
-	evhttp_set_max_body_size(h->evh, (ev_ssize_t)conf->max_body);
+	/*
+	 * Bodies up to 64 KiB over the limit are read and refused here,
+	 * with a log line; larger ones (or a larger Content-Length)
+	 * libevent refuses itself, at once, with a 413 of its own.
+	 */
+	evhttp_set_max_body_size(h->evh, (ev_ssize_t)conf->max_body +
+	    HTTP_BODY_SLACK_BYTES);
 	/*
 	 * The connection timeout must outlast the slowest answer: a target
 	 * check and a source fetch, each up to fetch.timeout, plus store
@@ -441,6 +447,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	char			 client[INET6_ADDRSTRLEN + 8];
 	size_t			 len;
 	unsigned char		*body;
+	int			 limited;
 
 	http_peer(req, client, sizeof(client));
 	if (h->pbd->stopping) {
@@ -450,8 +457,14 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		    "pingbackd is shutting down");
 		return;
 	}
+	limited = !rl_take(h->pbd->rl, client, pingback_now());
 	uri = evhttp_request_get_evhttp_uri(req);
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (limited && (path == NULL || strcmp(path, h->xmlrpc_path) != 0)) {
+		http_refuse(h, req, client, 429, "Too Many Requests",
+		    "too many requests; try again later");
+		return;
+	}
 	if (path == NULL || strcmp(path, h->xmlrpc_path) != 0) {
 		http_refuse(h, req, client, 404, "Not Found",
 		    "not found: the XML-RPC endpoint is elsewhere");
@@ -473,5 +486,5 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	}
 	if ((body = evbuffer_pullup(in, -1)) == NULL && len > 0)
 		fatalx("evbuffer_pullup failed");
-	pingback_handle(h->pbd, req, (const char *)body, len, client);
+	pingback_handle(h->pbd, req, (const char *)body, len, client, limited);
 }

@@ -98,6 +98,9 @@ main_reload(struct pbd *pbd)
 	main_fetch_limits(nconf, &fl);
 	fetch_ctx_set_limits(pbd->fetch, &fl);
 	rl_set(pbd->rl, nconf->client_rate, nconf->client_burst);
+	rl_set(pbd->hostrl, nconf->source_host_per_minute / 60.0,
+	    nconf->source_host_per_minute);
+	fc_set(pbd->fc, nconf->fetch_cache_ttl, nconf->fetch_cache_size);
 	http_apply(pbd->http, nconf);
 	xr_init(nconf->max_body);
 	log_setlevel(nconf->log_level);
@@ -230,6 +233,9 @@ main(int argc, char *argv[])
 	main_fetch_limits(pbd.conf, &fl);
 	pbd.fetch = fetch_ctx_new(pbd.base, &fl);
 	pbd.rl = rl_new(pbd.conf->client_rate, pbd.conf->client_burst);
+	pbd.hostrl = rl_new(pbd.conf->source_host_per_minute / 60.0,
+	    pbd.conf->source_host_per_minute);
+	pbd.fc = fc_new(pbd.conf->fetch_cache_ttl, pbd.conf->fetch_cache_size);
 	pbd.http = http_new(&pbd);
 	if (http_set_listeners(pbd.http, pbd.conf->listen, pbd.conf->nlisten,
 	    &cause) == -1)
@@ -254,6 +260,8 @@ main(int argc, char *argv[])
 	fetch_ctx_free(pbd.fetch);
 	store_close(pbd.store);
 	rl_free(pbd.rl);
+	rl_free(pbd.hostrl);
+	fc_free(pbd.fc);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	if (main_grace != NULL)

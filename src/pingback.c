@@ -30,6 +30,9 @@
 #define MSG_DUPLICATE	"The pingback has already been registered."
 #define MSG_DENIED	"Access denied: too many requests from this address; " \
 			"try again later."
+#define MSG_BLOCKED	"Access denied: this source or target is blocked."
+#define MSG_BUSY_HOST	"Access denied: too many pingbacks from this source " \
+			"site; try again later."
 #define MSG_STORE	"The comment store failed; try again later."
 
 struct pingback {
@@ -53,6 +56,46 @@ struct pingback {
 };
 
 static void	pingback_store(struct pingback *);
+
+double
+pingback_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* The fetch-cache key of a no-link outcome: source and target. */
+static char *
+pingback_pair_key(const struct pingback *pb)
+{
+	char	*key;
+
+	xasprintf(&key, "%s\n%s", pb->source_norm, pb->target_norm);
+	return (key);
+}
+
+/*
+ * Copy url for a log line with any user:password@ replaced by ***@:
+ * credentials never reach the logs.
+ */
+static const char *
+pingback_redact(const char *url, char *buf, size_t len)
+{
+	const char	*auth, *end, *at;
+
+	if (url == NULL || (auth = strstr(url, "://")) == NULL)
+		return (url);
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (at = end; at > auth && at[-1] != '@'; at--)
+		;
+	if (at == auth)
+		return (url);
+	snprintf(buf, len, "%.*s***@%s", (int)(auth - url), url, at);
+	return (buf);
+}
 
 static struct pingback *
 pingback_new(struct pbd *pbd, struct evhttp_request *req, const char *client)
@@ -157,7 +200,8 @@ static void
 pingback_fault(struct pingback *pb, int code, const char *msg,
     const char *reason)
 {
-	char	*doc, ms[24], fault[12];
+	char	*doc, ms[24], fault[12], src[PBD_MAX_URL_BYTES + 8];
+	char	 tgt[PBD_MAX_URL_BYTES + 8];
 	size_t	 len;
 
 	pingback_ms(pb, ms, sizeof(ms));
@@ -166,7 +210,8 @@ pingback_fault(struct pingback *pb, int code, const char *msg,
 	log_event(LOG_INFO, pb->decoded && pb->call.method == XR_PING ?
 	    "pingback.rejected" :
 	    "xmlrpc.fault", "id", pb->id, "method", pingback_method(pb),
-	    "source", pb->call.source, "target", pb->call.target,
+	    "source", pingback_redact(pb->call.source, src, sizeof(src)),
+	    "target", pingback_redact(pb->call.target, tgt, sizeof(tgt)),
 	    "url", pb->call.url, "client", pb->client, "fault", fault,
 	    "reason", reason, "ms", ms, NULL);
 	doc = xr_encode_fault(code, msg, &len);
@@ -283,36 +328,66 @@ pingback_source_cb(const struct fetch_result *res, void *arg)
 	const char	*cause = NULL;
 	char		 reason[160];
 
+	char		*key;
+
 	pb->fetch = NULL;
-	if (res->status != FETCH_OK) {
+	if (res->status != FETCH_OK)
 		pingback_fetch_reason(res, reason, sizeof(reason));
-		pingback_fault(pb, PB_FAULT_SOURCE_UNREACHABLE, MSG_SOURCE,
-		    reason);
-		return;
-	}
-	if (!verify_is_html(res->content_type)) {
-		pingback_fault(pb, PB_FAULT_SOURCE_UNREACHABLE, MSG_SOURCE,
-		    "not html");
-		return;
-	}
-	if (verify_page(res->body, res->len, res->content_type,
-	    res->final_url, pb->target_norm, &pb->vr, &cause) == -1) {
+	else if (!verify_is_html(res->content_type))
+		snprintf(reason, sizeof(reason), "not html");
+	else if (verify_page(res->body, res->len, res->content_type,
+	    res->final_url, pb->target_norm, &pb->vr, &cause) == -1)
 		snprintf(reason, sizeof(reason), "unparseable: %s",
 		    cause != NULL ? cause : "?");
-		pingback_fault(pb, PB_FAULT_SOURCE_UNREACHABLE, MSG_SOURCE,
-		    reason);
-		return;
-	}
-	if (!pb->vr.linked) {
+	else if (!pb->vr.linked) {
+		key = pingback_pair_key(pb);
+		fc_put(pb->pbd->fc, key, PB_FAULT_NO_LINK, pingback_now());
+		free(key);
 		pingback_fault(pb, PB_FAULT_NO_LINK, MSG_NO_LINK, "no link");
 		return;
+	} else {
+		pingback_store(pb);
+		return;
 	}
-	pingback_store(pb);
+	fc_put(pb->pbd->fc, pb->source_norm, PB_FAULT_SOURCE_UNREACHABLE,
+	    pingback_now());
+	pingback_fault(pb, PB_FAULT_SOURCE_UNREACHABLE, MSG_SOURCE, reason);
 }
 
+/*
+ * Fetch the source unless a recent fetch already gave the answer, or
+ * the source host has had its fetches for this minute.
+ */
 static void
 pingback_fetch_source(struct pingback *pb)
 {
+	struct pbd	*pbd = pb->pbd;
+	char		*key, *host;
+	int		 cached, allowed;
+
+	if (fc_get(pbd->fc, pb->source_norm, pingback_now()) ==
+	    PB_FAULT_SOURCE_UNREACHABLE) {
+		pingback_fault(pb, PB_FAULT_SOURCE_UNREACHABLE, MSG_SOURCE,
+		    "cached failure");
+		return;
+	}
+	key = pingback_pair_key(pb);
+	cached = fc_get(pbd->fc, key, pingback_now());
+	free(key);
+	if (cached == PB_FAULT_NO_LINK) {
+		pingback_fault(pb, PB_FAULT_NO_LINK, MSG_NO_LINK,
+		    "cached no link");
+		return;
+	}
+	host = url_host(pb->source_norm);
+	allowed = rl_take(pbd->hostrl, host != NULL ? host : "",
+	    pingback_now());
+	free(host);
+	if (!allowed) {
+		pingback_fault(pb, PB_FAULT_ACCESS_DENIED, MSG_BUSY_HOST,
+		    "source host budget");
+		return;
+	}
 	pb->fetch = fetch_start(pb->pbd->fetch, pb->call.source, 0,
 	    pingback_source_cb, pb);
 	if (pb->fetch == NULL)
@@ -367,6 +442,13 @@ pingback_ping(struct pingback *pb)
 	if (strcmp(pb->source_norm, pb->target_norm) == 0) {
 		pingback_fault(pb, PB_FAULT_TARGET_INVALID, MSG_SAME,
 		    "source is target");
+		return;
+	}
+	if (conf_blocked(pbd->conf->block_sources, pbd->conf->nblock_sources,
+	    pb->source_norm) || conf_blocked(pbd->conf->block_targets,
+	    pbd->conf->nblock_targets, pb->target_norm)) {
+		pingback_fault(pb, PB_FAULT_ACCESS_DENIED, MSG_BLOCKED,
+		    "blocked");
 		return;
 	}
 	rc = store_exists(pbd->store, pb->source_norm, pb->target_norm, &err);
@@ -448,17 +530,14 @@ pingback_get_pingbacks(struct pingback *pb)
 
 void
 pingback_handle(struct pbd *pbd, struct evhttp_request *req,
-    const char *body, size_t len, const char *client)
+    const char *body, size_t len, const char *client, int limited)
 {
 	struct pingback	*pb;
-	struct timespec	 now;
 	char		*msg = NULL;
 	int		 code;
 
 	pb = pingback_new(pbd, req, client);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!rl_take(pbd->rl, client, (double)now.tv_sec +
-	    now.tv_nsec / 1e9)) {
+	if (limited) {
 		pingback_fault(pb, PB_FAULT_ACCESS_DENIED, MSG_DENIED,
 		    "rate limited");
 		return;

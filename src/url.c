@@ -104,17 +104,17 @@ url_escape_norm(char *out, const char *s)
 	return (out);
 }
 
-/* Return 1 if path has a "." or ".." segment. */
+/* Return 1 if path (up to its query, if any) has a "." or ".." segment. */
 static int
 url_has_dot_segment(const char *path)
 {
 	const char	*p, *end;
 	size_t		 n;
 
-	for (p = path; *p != '\0'; p = end) {
+	for (p = path; *p != '\0' && *p != '?'; p = end) {
 		if (*p == '/')
 			p++;
-		end = p + strcspn(p, "/");
+		end = p + strcspn(p, "/?");
 		n = end - p;
 		if ((n == 1 && p[0] == '.') ||
 		    (n == 2 && p[0] == '.' && p[1] == '.'))

@@ -305,7 +305,8 @@ def base_config(tmp, allow=None, **sections):
                   "user_agent": "pingbackd-bb-test"},
         "store": {"path": os.path.join(tmp, "mentions.sqlite"),
                   "default_status": "pending"},
-        "limits": {"client_burst": "0"},
+        "limits": {"client_burst": "0", "source_host_per_minute": "0",
+                   "fetch_cache_ttl": "0"},
         "log": {"level": "info", "format": "logfmt"},
     }
     for sec, kv in sections.items():
