@@ -731,6 +731,10 @@ static const struct conf_key conf_keys[] = {
 	    xmlrpc_path),
 	CONF_SIZE("server", "max_body", PBD_MIN_BODY_BYTES,
 	    PBD_MAX_BODY_LIMIT_BYTES, max_body),
+	CONF_NUM("server", "max_connections", 1, 1000000, max_connections),
+	CONF_NUM("server", "max_headers", 8, 1000, max_headers),
+	CONF_NUM("server", "read_timeout", 1, 3600, read_timeout),
+	CONF_NUM("server", "keepalive_timeout", 1, 3600, keepalive_timeout),
 	CONF_FN("targets", "allow", conf_set_allow, 1, allow),
 	CONF_FN("targets", "require_existing", conf_set_bool, 0,
 	    require_existing),
@@ -959,6 +963,10 @@ conf_default(void)
 	c->public_url = xstrdup("http://127.0.0.1:8080");
 	c->xmlrpc_path = xstrdup("/xmlrpc");
 	c->max_body = 65536;
+	c->max_connections = 1024;
+	c->max_headers = 64;
+	c->read_timeout = 10;
+	c->keepalive_timeout = 15;
 	c->fetch_timeout = 10;
 	c->fetch_max_bytes = 1048576;
 	c->fetch_max_redirects = 5;

@@ -53,6 +53,21 @@ void		 http_send_xml_take(struct pbd *, struct evhttp_request *,
 		    char *doc,
 		    size_t len);
 
+/* conn.c */
+struct conns;
+struct bufferevent;
+typedef void	(*conns_pause_cb)(void *arg, int paused);
+struct conns	*conns_new(struct event_base *, conns_pause_cb, void *);
+void		 conns_set_limits(struct conns *, long max, long read_timeout,
+		    long keepalive_timeout);
+struct bufferevent *conns_bev_cb(struct event_base *, void *);
+void		 conns_busy(struct conns *, struct evhttp_request *);
+void		 conns_idle(struct conns *, struct evhttp_request *);
+void		 conns_log_limit(struct conns *, const char *limit,
+		    const char *client);
+size_t		 conns_count(const struct conns *);
+void		 conns_free(struct conns *);
+
 /* pingback.c */
 /*
  * Handle one XML-RPC POST; the request is answered later.  limited:

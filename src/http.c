@@ -25,6 +25,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <event2/util.h>
 
 #include "pbd.h"
@@ -45,6 +46,8 @@ struct http_listener {
 struct http {
 	struct pbd		*pbd;
 	struct evhttp		*evh;
+	struct conns		*conns;
+	long			 max_headers;
 	struct http_listener	*listeners;
 	size_t			 nlisteners;
 	char			*xmlrpc_path;
@@ -52,6 +55,7 @@ struct http {
 };
 
 static void	http_request_cb(struct evhttp_request *, void *);
+static void	http_pause_cb(void *, int);
 
 struct http *
 http_new(struct pbd *pbd)
@@ -68,6 +72,8 @@ http_new(struct pbd *pbd)
 	evhttp_set_max_headers_size(h->evh, PBD_MAX_HEADERS_BYTES);
 	evhttp_set_default_content_type(h->evh, "text/plain; charset=utf-8");
 	evhttp_set_gencb(h->evh, http_request_cb, h);
+	h->conns = conns_new(pbd->base, http_pause_cb, h);
+	evhttp_set_bevcb(h->evh, conns_bev_cb, h->conns);
 	http_apply(h, pbd->conf);
 	return (h);
 }
@@ -81,6 +87,9 @@ http_apply(struct http *h, const struct conf *conf)
 	free(h->xmlrpc_path);
 	h->xmlrpc_path = xstrdup(conf->xmlrpc_path);
 	h->max_body = conf->max_body;
+	h->max_headers = conf->max_headers;
+	conns_set_limits(h->conns, conf->max_connections, conf->read_timeout,
+	    conf->keepalive_timeout);
 	/*
 	 * Bodies up to 64 KiB over the limit are read and refused here,
 	 * with a log line; larger ones (or a larger Content-Length)
@@ -322,6 +331,26 @@ http_set_listeners(struct http *h, char *const *specs, size_t n,
 	return (0);
 }
 
+/* At the connection cap: stop (or resume) accepting. */
+static void
+http_pause_cb(void *arg, int paused)
+{
+	struct http		*h = arg;
+	struct evconnlistener	*lev;
+	size_t			 i, j;
+
+	for (i = 0; i < h->nlisteners; i++) {
+		for (j = 0; j < h->listeners[i].nsocks; j++) {
+			lev = evhttp_bound_socket_get_listener(
+			    h->listeners[i].socks[j]);
+			if (paused)
+				evconnlistener_disable(lev);
+			else
+				evconnlistener_enable(lev);
+		}
+	}
+}
+
 /* Close every listener: no new connections (SIGTERM). */
 void
 http_stop_accepting(struct http *h)
@@ -342,6 +371,7 @@ http_free(struct http *h)
 	free(h->listeners);
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
+	conns_free(h->conns);
 	free(h->xmlrpc_path);
 	free(h);
 }
@@ -352,7 +382,7 @@ http_complete_cb(struct evhttp_request *req, void *arg)
 {
 	struct pbd	*pbd = arg;
 
-	(void)req;
+	conns_idle(pbd->http->conns, req);
 	pbd->nreplying--;
 	if (pbd->stopping && pbd->idle_cb != NULL)
 		pbd->idle_cb(pbd);
@@ -437,6 +467,18 @@ http_refuse(struct http *h, struct evhttp_request *req, const char *client,
 	http_send_text(h->pbd, req, code, reason, body);
 }
 
+static long
+http_count_headers(struct evhttp_request *req)
+{
+	struct evkeyvalq	*hdrs = evhttp_request_get_input_headers(req);
+	struct evkeyval		*kv;
+	long			 n = 0;
+
+	TAILQ_FOREACH(kv, hdrs, next)
+		n++;
+	return (n);
+}
+
 static void
 http_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -449,7 +491,16 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	unsigned char		*body;
 	int			 limited;
 
+	conns_busy(h->conns, req);
 	http_peer(req, client, sizeof(client));
+	if (http_count_headers(req) > h->max_headers) {
+		conns_log_limit(h->conns, "max_headers", client);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		http_refuse(h, req, client, 431,
+		    "Request Header Fields Too Large", "too many header lines");
+		return;
+	}
 	if (h->pbd->stopping) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");

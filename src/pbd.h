@@ -57,6 +57,10 @@ struct conf {
 	char		*public_url;
 	char		*xmlrpc_path;
 	size_t		 max_body;	/* bytes */
+	long		 max_connections;	/* open at once */
+	long		 max_headers;		/* header lines a request */
+	long		 read_timeout;		/* s to deliver a request */
+	long		 keepalive_timeout;	/* s idle between requests */
 
 	/* [targets] */
 	char		**allow;	/* normalised URL prefixes */

@@ -17,6 +17,8 @@
 #include "pbd.h"
 #include "xmalloc.h"
 
+#define URL_NORM_PASSES	3	/* re-parses to reach the normal form */
+
 static const char url_hex[] = "0123456789ABCDEF";
 
 /* Return 1 for RFC 3986 unreserved characters. */
@@ -102,25 +104,6 @@ url_escape_norm(char *out, const char *s)
 		}
 	}
 	return (out);
-}
-
-/* Return 1 if path (up to its query, if any) has a "." or ".." segment. */
-static int
-url_has_dot_segment(const char *path)
-{
-	const char	*p, *end;
-	size_t		 n;
-
-	for (p = path; *p != '\0' && *p != '?'; p = end) {
-		if (*p == '/')
-			p++;
-		end = p + strcspn(p, "/?");
-		n = end - p;
-		if ((n == 1 && p[0] == '.') ||
-		    (n == 2 && p[0] == '.' && p[1] == '.'))
-			return (1);
-	}
-	return (0);
 }
 
 /* Check the scheme by hand: curl would accept ftp:, file:, ... too. */
@@ -253,27 +236,40 @@ url_parse(const char *url, const char **cause)
 	return (h);
 }
 
-/* Normalise what h holds; once more if decoding revealed dot segments. */
+/*
+ * Normalise what h holds.  One pass is not always enough: decoding
+ * escapes can reveal dot segments ("/a/%2e%2e/b"), and curl reads a
+ * host it has decoded differently on the next parse ("http://%31/"
+ * has host "1", which is then 0.0.0.1).  So the result is parsed again
+ * until it stays the same, and the normal form is a fixed point.
+ */
 static char *
 url_normalize_handle(CURLU *h, const char **cause)
 {
 	CURLU		*h2;
-	char		*out, *again, *path;
+	char		*out, *again;
+	int		 i;
 
 	if ((out = url_build(h, cause)) == NULL)
 		return (NULL);
-	path = strstr(out, "://") + 3;
-	path += strcspn(path, "/");
-	if (!url_has_dot_segment(path))
-		return (out);
-	if ((h2 = url_parse(out, cause)) == NULL) {
+	for (i = 0; i < URL_NORM_PASSES; i++) {
+		if ((h2 = url_parse(out, cause)) == NULL) {
+			free(out);
+			return (NULL);
+		}
+		again = url_build(h2, cause);
+		curl_url_cleanup(h2);
+		if (again != NULL && strcmp(again, out) == 0) {
+			free(again);
+			return (out);
+		}
 		free(out);
-		return (NULL);
+		if ((out = again) == NULL)
+			return (NULL);
 	}
-	again = url_build(h2, cause);
-	curl_url_cleanup(h2);
 	free(out);
-	return (again);
+	*cause = "URL has no stable normal form";
+	return (NULL);
 }
 
 char *
