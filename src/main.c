@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +32,28 @@ main_usage(void)
 {
 	fprintf(stderr, "usage: pingbackd [-c FILE] [-t] [-V]\n");
 	exit(1);
+}
+
+/*
+ * Every connection and every fetch is a descriptor: raise the soft
+ * limit to the hard one, as far as server.max_connections needs.
+ */
+static void
+main_raise_nofile(const struct conf *conf)
+{
+	struct rlimit	 rl;
+	rlim_t		 want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	want = (rlim_t)conf->max_connections +
+	    (rlim_t)conf->fetch_max_concurrent + 64;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE");
 }
 
 static void
@@ -224,6 +248,7 @@ main(int argc, char *argv[])
 	log_setlevel(pbd.conf->log_level);
 	log_setformat(pbd.conf->log_format);
 	signal(SIGPIPE, SIG_IGN);
+	main_raise_nofile(pbd.conf);
 	xr_init(pbd.conf->max_body);
 
 	if ((pbd.base = event_base_new()) == NULL)
