@@ -13,7 +13,7 @@ cmd=${1:-start}
 
 DEPS="build-essential autoconf automake pkg-config libevent-dev
 libcurl4-openssl-dev libxml2-dev libxmlrpc-core-c3-dev libsqlite3-dev
-libinih-dev libsystemd-dev check xmlrpc-api-utils python3 mandoc sqlite3
+libinih-dev libsystemd-dev libssl-dev check xmlrpc-api-utils python3 mandoc sqlite3
 curl"
 
 install_deps() {

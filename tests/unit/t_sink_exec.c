@@ -1,0 +1,3 @@
+#include <check.h>
+int main(void);
+int main(void) { return 77; }
