@@ -3,6 +3,9 @@
  * libevent loop (the hiperfifo shape), the SSRF guard on every connection
  * curl opens (redirects included), and the [fetch] limits.
  *
+ * A fetch is a GET (fetch_start) or a POST (fetch_post, for the webhook
+ * sink: a copied body and extra headers, its own timeout, no redirects).
+ *
  * A fetch is QUEUED (no easy handle yet), ACTIVE (in a multi), FINISHED
  * (result known, done comes from the event loop) or DELIVERING (done is
  * running), and on the context's list for that state.  fetch_free is the
@@ -109,6 +112,11 @@ struct fetch {
 	int			 flags;
 	fetch_done_cb		 done;
 	void			*arg;
+
+	int			 post;		/* else a GET */
+	char			*body;		/* POST: copied, NUL added */
+	size_t			 bodylen;
+	long			 timeout_s;	/* > 0: not the limits' */
 
 	struct fetch_gen	*gen;		/* from activation on */
 	struct fetch_host	*host;		/* while ACTIVE */
@@ -237,6 +245,7 @@ fetch_free(struct fetch *f)
 	curl_slist_free_all(f->headers);
 	fetch_gen_unref(f->gen);
 	free(f->buf);
+	free(f->body);
 	free(f->hostkey);
 	free(f->url);
 	free(f);
@@ -488,12 +497,35 @@ fetch_result_curl(struct fetch *f, struct fetch_result *res)
 	}
 }
 
+/*
+ * Copy url for a log line with any user:password@ replaced by ***@ (a
+ * webhook URL may carry credentials).
+ */
+static const char *
+fetch_redact(const char *url, char *buf, size_t len)
+{
+	const char	*auth, *end, *at;
+
+	if (url == NULL || (auth = strstr(url, "://")) == NULL)
+		return (url);
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (at = end; at > auth && at[-1] != '@'; at--)
+		;
+	if (at == auth)
+		return (url);
+	(void)snprintf(buf, len, "%.*s***@%s", (int)(auth - url), url, at);
+	return (buf);
+}
+
 /* Call done for a finished fetch, then free it. */
 static void
 fetch_deliver(struct fetch *f)
 {
 	struct fetch_result	 res;
 	char			 code[32];
+	char			 url[PBD_MAX_URL_BYTES + 8];
+	char			 final[PBD_MAX_URL_BYTES + 8];
 
 	memset(&res, 0, sizeof(res));
 	if (f->curl_done)
@@ -505,9 +537,11 @@ fetch_deliver(struct fetch *f)
 		res.error = f->error;
 	}
 	(void)snprintf(code, sizeof(code), "%ld", res.http_code);
-	log_event(LOG_DEBUG, "fetch.done", "url", f->url,
-	    "final_url", res.final_url, "status", fetch_status_names[res.status],
-	    "code", code, "error", res.error, NULL);
+	log_event(LOG_DEBUG, "fetch.done", "method", f->post ? "POST" : "GET",
+	    "url", fetch_redact(f->url, url, sizeof(url)),
+	    "final_url", fetch_redact(res.final_url, final, sizeof(final)),
+	    "status", fetch_status_names[res.status], "code", code,
+	    "error", res.error, NULL);
 	f->done(&res, f->arg);
 	fetch_free(f);
 }
@@ -559,10 +593,12 @@ fetch_setup_easy(struct fetch *f, struct fetch_gen *gen)
 {
 	CURL		*e = f->easy;
 	CURLcode	 rc = CURLE_OK;
-	long		 timeout_ms, connect_ms;
+	long		 timeout_s, timeout_ms, connect_ms;
 
-	timeout_ms = gen->timeout_s * 1000;
-	connect_ms = gen->timeout_s < FETCH_CONNECT_TIMEOUT_S ?
+	timeout_s = f->timeout_s > 0 && f->timeout_s < LONG_MAX / 1000 ?
+	    f->timeout_s : gen->timeout_s;
+	timeout_ms = timeout_s * 1000;
+	connect_ms = timeout_s < FETCH_CONNECT_TIMEOUT_S ?
 	    timeout_ms : FETCH_CONNECT_TIMEOUT_S * 1000;
 	FETCH_SETOPT(e, rc, CURLOPT_PRIVATE, f);
 	FETCH_SETOPT(e, rc, CURLOPT_ERRORBUFFER, f->errbuf);
@@ -578,8 +614,17 @@ fetch_setup_easy(struct fetch *f, struct fetch_gen *gen)
 #endif
 	/* "" overrides http_proxy, https_proxy and ALL_PROXY. */
 	FETCH_SETOPT(e, rc, CURLOPT_PROXY, "");
-	FETCH_SETOPT(e, rc, CURLOPT_FOLLOWLOCATION, 1L);
-	FETCH_SETOPT(e, rc, CURLOPT_MAXREDIRS, gen->max_redirects);
+	if (f->post) {
+		/* A 3xx answer to a POST is final: FETCH_HTTP_ERROR. */
+		FETCH_SETOPT(e, rc, CURLOPT_FOLLOWLOCATION, 0L);
+		FETCH_SETOPT(e, rc, CURLOPT_POST, 1L);
+		FETCH_SETOPT(e, rc, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)f->bodylen);
+		FETCH_SETOPT(e, rc, CURLOPT_POSTFIELDS, f->body);
+	} else {
+		FETCH_SETOPT(e, rc, CURLOPT_FOLLOWLOCATION, 1L);
+		FETCH_SETOPT(e, rc, CURLOPT_MAXREDIRS, gen->max_redirects);
+	}
 	FETCH_SETOPT(e, rc, CURLOPT_TIMEOUT_MS, timeout_ms);
 	FETCH_SETOPT(e, rc, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	FETCH_SETOPT(e, rc, CURLOPT_USERAGENT, gen->user_agent);
@@ -609,8 +654,9 @@ fetch_activate(struct fetch *f)
 
 	f->gen = gen;
 	gen->refs++;
-	if ((f->easy = curl_easy_init()) == NULL ||
-	    (f->headers = curl_slist_append(NULL, FETCH_ACCEPT)) == NULL) {
+	/* A POST has its headers from fetch_post. */
+	if ((f->easy = curl_easy_init()) == NULL || (!f->post &&
+	    (f->headers = curl_slist_append(NULL, FETCH_ACCEPT)) == NULL)) {
 		fetch_finish_later(f, FETCH_FAILED, "out of memory");
 		return;
 	}
@@ -818,6 +864,41 @@ fetch_ctx_queued(const struct fetch_ctx *ctx)
 	return (ctx->nqueued);
 }
 
+/* A new fetch of url, not yet on any list. */
+static struct fetch *
+fetch_new(struct fetch_ctx *ctx, const char *url, int flags,
+    fetch_done_cb done, void *arg)
+{
+	struct fetch	*f;
+
+	f = xcalloc(1, sizeof(*f));
+	f->ctx = ctx;
+	f->url = xstrdup(url != NULL ? url : "");
+	f->flags = flags;
+	f->done = done;
+	f->arg = arg;
+	return (f);
+}
+
+/* Queue f if its URL is fine, else finish it as refused. */
+static void
+fetch_enqueue(struct fetch *f)
+{
+	struct fetch_ctx	*ctx = f->ctx;
+	const char		*cause;
+	char			 error[64];
+
+	if (fetch_parse_url(f->url, &f->hostkey, &cause) == -1) {
+		(void)snprintf(error, sizeof(error), "refused: %s", cause);
+		fetch_finish_later(f, FETCH_REFUSED, error);
+		return;
+	}
+	f->state = FETCH_S_QUEUED;
+	TAILQ_INSERT_TAIL(&ctx->queued, f, entry);
+	ctx->nqueued++;
+	fetch_schedule(ctx);
+}
+
 /*
  * Start or queue a GET of url.  A URL that is not absolute http(s)
  * with a host, or longer than PBD_MAX_URL_BYTES, still gets a fetch:
@@ -829,26 +910,77 @@ fetch_start(struct fetch_ctx *ctx, const char *url, int flags,
     fetch_done_cb done, void *arg)
 {
 	struct fetch	*f;
-	const char	*cause;
-	char		 error[64];
 
 	if (ctx == NULL || ctx->dead || done == NULL)
 		return (NULL);
-	f = xcalloc(1, sizeof(*f));
-	f->ctx = ctx;
-	f->url = xstrdup(url != NULL ? url : "");
-	f->flags = flags;
-	f->done = done;
-	f->arg = arg;
-	if (fetch_parse_url(f->url, &f->hostkey, &cause) == -1) {
-		(void)snprintf(error, sizeof(error), "refused: %s", cause);
-		fetch_finish_later(f, FETCH_REFUSED, error);
-		return (f);
+	f = fetch_new(ctx, url, flags, done, arg);
+	fetch_enqueue(f);
+	return (f);
+}
+
+/* Return 1 if h is a header line curl may send: "Name: value", one line. */
+static int
+fetch_header_ok(const char *h)
+{
+	size_t	 n;
+
+	n = strcspn(h, ":;");
+	if (n == 0 || h[n] == '\0' || strpbrk(h, "\r\n") != NULL)
+		return (0);
+	return (strcspn(h, " \t") >= n);	/* no blanks in the name */
+}
+
+/*
+ * Start or queue a POST of body (len bytes, copied) to url with the
+ * extra request headers ("Name: value", copied; they replace curl's own
+ * of the same name, e.g. User-Agent or Content-Type).  Redirects are
+ * not followed.  timeout_s > 0 replaces the limits' timeout.  Otherwise
+ * as fetch_start: the same queue, guard, schemes and result rules; a
+ * bad URL or a header with CR, LF or no colon gives FETCH_REFUSED.
+ */
+struct fetch *
+fetch_post(struct fetch_ctx *ctx, const char *url, const char *body,
+    size_t len, char *const *headers, size_t nheaders, long timeout_s,
+    int flags, fetch_done_cb done, void *arg)
+{
+	struct fetch		*f;
+	struct curl_slist	*l;
+	size_t			 i;
+	int			 expect = 0;
+
+	if (ctx == NULL || ctx->dead || done == NULL || len == SIZE_MAX)
+		return (NULL);
+	f = fetch_new(ctx, url, flags, done, arg);
+	f->post = 1;
+	f->timeout_s = timeout_s;
+	f->body = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(f->body, body, len);
+	f->body[len] = '\0';
+	f->bodylen = len;
+	for (i = 0; i < nheaders; i++) {
+		if (headers[i] == NULL || !fetch_header_ok(headers[i])) {
+			fetch_finish_later(f, FETCH_REFUSED,
+			    "refused: bad header");
+			return (f);
+		}
+		if (strncasecmp(headers[i], "Expect", 6) == 0 &&
+		    (headers[i][6] == ':' || headers[i][6] == ';'))
+			expect = 1;
+		if ((l = curl_slist_append(f->headers, headers[i])) == NULL)
+			goto nomem;
+		f->headers = l;
 	}
-	f->state = FETCH_S_QUEUED;
-	TAILQ_INSERT_TAIL(&ctx->queued, f, entry);
-	ctx->nqueued++;
-	fetch_schedule(ctx);
+	/* No "Expect: 100-continue" round trip before a large body. */
+	if (!expect) {
+		if ((l = curl_slist_append(f->headers, "Expect:")) == NULL)
+			goto nomem;
+		f->headers = l;
+	}
+	fetch_enqueue(f);
+	return (f);
+nomem:
+	fetch_finish_later(f, FETCH_FAILED, "out of memory");
 	return (f);
 }
 

@@ -1,7 +1,7 @@
 /*
  * Unit tests for fetch.c against real HTTP servers on loopback (libevent
  * evhttp on the same event_base, port 0): results, limits, the SSRF
- * guard, proxies, schemes, concurrency, cancellation.
+ * guard, proxies, schemes, concurrency, cancellation, and POST.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <curl/curl.h>
 #include <check.h>
 
@@ -30,6 +32,8 @@ int	main(void);
 #define PAGE	"<!DOCTYPE html><html><head><title>t</title></head>" \
 		"<body><a href=\"http://blog.example/\">x</a></body></html>\n"
 #define HTML	"text/html; charset=utf-8"
+
+#define SRV_MAX_HEADERS	32
 
 /* A request the server answers later (slow) or piece by piece (stream). */
 struct pending {
@@ -50,6 +54,14 @@ struct srv {
 	int			 maxinflight;
 	char			 location[256];	/* where /go redirects */
 	TAILQ_HEAD(, pending)	 pending;
+
+	/* The last request seen. */
+	enum evhttp_cmd_type	 method;
+	char			*body;
+	size_t			 bodylen;
+	char			 hname[SRV_MAX_HEADERS][64];
+	char			 hvalue[SRV_MAX_HEADERS][256];
+	int			 nh;
 };
 
 /* What one done callback saw. */
@@ -166,6 +178,44 @@ srv_later(struct srv *s, struct evhttp_request *req, int stream, long ms)
 	TAILQ_INSERT_TAIL(&s->pending, p, entry);
 }
 
+/* Remember the method, headers and body of req. */
+static void
+srv_record(struct srv *s, struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	struct evkeyval		*kv;
+
+	s->method = evhttp_request_get_command(req);
+	free(s->body);
+	s->bodylen = evbuffer_get_length(in);
+	s->body = malloc(s->bodylen + 1);
+	ck_assert_ptr_nonnull(s->body);
+	evbuffer_copyout(in, s->body, s->bodylen);
+	s->body[s->bodylen] = '\0';
+	s->nh = 0;
+	TAILQ_FOREACH(kv, h, next) {
+		if (s->nh == SRV_MAX_HEADERS)
+			break;
+		snprintf(s->hname[s->nh], sizeof(s->hname[0]), "%s", kv->key);
+		snprintf(s->hvalue[s->nh], sizeof(s->hvalue[0]), "%s",
+		    kv->value);
+		s->nh++;
+	}
+}
+
+/* The value of header name in the last request, or NULL. */
+static const char *
+srv_header(const struct srv *s, const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < s->nh; i++)
+		if (strcasecmp(s->hname[i], name) == 0)
+			return (s->hvalue[i]);
+	return (NULL);
+}
+
 static void
 srv_cb(struct evhttp_request *req, void *arg)
 {
@@ -177,6 +227,7 @@ srv_cb(struct evhttp_request *req, void *arg)
 	long				 n = q != NULL ? atol(q) : 0;
 
 	s->hits++;
+	srv_record(s, req);
 	if (++s->inflight > s->maxinflight)
 		s->maxinflight = s->inflight;
 	if (path != NULL && strcmp(path, "/slow") == 0) {
@@ -192,6 +243,14 @@ srv_cb(struct evhttp_request *req, void *arg)
 		srv_reply(req, 400, NULL, "", 0);
 	else if (strcmp(path, "/ok") == 0)
 		srv_reply(req, 200, HTML, PAGE, strlen(PAGE));
+	else if (strcmp(path, "/echo") == 0)
+		srv_reply(req, 200, "text/plain", s->body, s->bodylen);
+	else if (strcmp(path, "/count") == 0) {
+		char	 num[32];
+
+		snprintf(num, sizeof(num), "%zu", s->bodylen);
+		srv_reply(req, 200, "text/plain", num, strlen(num));
+	}
 	else if (strcmp(path, "/r1") == 0)
 		srv_redirect(req, "/r2");
 	else if (strcmp(path, "/r2") == 0)
@@ -247,6 +306,7 @@ srv_free(struct srv *s)
 		pending_free(p);
 	}
 	evhttp_free(s->http);
+	free(s->body);
 	free(s);
 }
 
@@ -840,6 +900,223 @@ START_TEST(test_start_in_done)
 }
 END_TEST
 
+/* Start a POST of body to path on s (s NULL: path is the URL). */
+static struct got *
+post_start(struct srv *s, const char *path, const char *body, size_t len,
+    char *const *h, size_t nh, long timeout_s, int flags)
+{
+	struct got	*g;
+	char		 url[512];
+
+	ck_assert_int_lt(ng, (int)(sizeof(G) / sizeof(G[0])));
+	g = &G[ng++];
+	snprintf(url, sizeof(url), "%s%s", s != NULL ? s->base : "", path);
+	g->f = fetch_post(ctx, url, body, len, h, nh, timeout_s, flags,
+	    got_cb, g);
+	ck_assert_ptr_nonnull(g->f);
+	ck_assert_int_eq(g->n, 0);
+	return (g);
+}
+
+static struct got *
+post(struct srv *s, const char *path, const char *body, size_t len,
+    char *const *h, size_t nh, long timeout_s, int flags)
+{
+	struct got	*g;
+
+	g = post_start(s, path, body, len, h, nh, timeout_s, flags);
+	run(ndone + 1, 8);
+	ck_assert_msg(g->n == 1, "POST %s: no callback", path);
+	return (g);
+}
+
+START_TEST(test_post)
+{
+	static const char	 data[] = "{\"a\":1}\0tail\n\xc3\xa9";
+	static char		 h0[] = "Content-Type: application/json";
+	static char		 h1[] = "X-Test: one two";
+	static char		 h2[] = "User-Agent: ua-post";
+	char			*h[] = { h0, h1, h2 };
+	char			*body;
+	struct got		*g;
+	size_t			 len = sizeof(data) - 1;
+
+	new_ctx();
+	body = malloc(len);
+	ck_assert_ptr_nonnull(body);
+	memcpy(body, data, len);
+	g = post_start(s1, "/echo", body, len, h, 3, 0, 0);
+	memset(body, 'z', len);		/* copied by fetch_post */
+	free(body);
+	run(ndone + 1, 8);
+	ck_assert_int_eq(g->n, 1);
+	STATUS(g, FETCH_OK);
+	ck_assert_int_eq(g->code, 200);
+	ck_assert_str_eq(g->error, "");
+	ck_assert_int_eq(s1->method, EVHTTP_REQ_POST);
+	ck_assert_uint_eq(s1->bodylen, len);
+	ck_assert_mem_eq(s1->body, data, len);
+	ck_assert_uint_eq(g->len, len);		/* the answer, echoed */
+	ck_assert_mem_eq(g->body, data, len);
+	ck_assert_str_eq(srv_header(s1, "Content-Type"), "application/json");
+	ck_assert_str_eq(srv_header(s1, "X-Test"), "one two");
+	ck_assert_str_eq(srv_header(s1, "User-Agent"), "ua-post");
+	ck_assert_ptr_null(srv_header(s1, "Expect"));
+	ck_assert_ptr_null(srv_header(s1, "Accept-Encoding"));
+	ck_assert_int_eq(s1->hits, 1);
+	/* No headers, empty body: curl's own defaults. */
+	g = post(s1, "/count", NULL, 0, NULL, 0, 0, 0);
+	STATUS(g, FETCH_OK);
+	ck_assert_str_eq(g->body, "0");
+	ck_assert_str_eq(srv_header(s1, "User-Agent"), "pingbackd-test");
+	/* GETs are unchanged: GET, the Accept header, no body. */
+	STATUS(get(s1, "/ok", 0), FETCH_OK);
+	ck_assert_int_eq(s1->method, EVHTTP_REQ_GET);
+	ck_assert_ptr_nonnull(strstr(srv_header(s1, "Accept"), "text/html"));
+}
+END_TEST
+
+START_TEST(test_post_large)
+{
+	struct got	*g;
+	char		*body;
+	size_t		 len = 300000;
+	double		 t0;
+
+	new_ctx();
+	body = malloc(len);
+	ck_assert_ptr_nonnull(body);
+	memset(body, 'y', len);
+	t0 = now();
+	g = post(s1, "/count", body, len, NULL, 0, 0, 0);
+	free(body);
+	STATUS(g, FETCH_OK);
+	ck_assert_str_eq(g->body, "300000");
+	ck_assert_uint_eq(s1->bodylen, len);
+	ck_assert_ptr_null(srv_header(s1, "Expect"));
+	ck_assert_msg(now() - t0 < 0.9, "took %.2f s", now() - t0);
+}
+END_TEST
+
+START_TEST(test_post_no_redirect)
+{
+	struct got	*g;
+
+	new_ctx();
+	g = post(s1, "/r1", "x", 1, NULL, 0, 0, 0);
+	STATUS(g, FETCH_HTTP_ERROR);
+	ck_assert_int_eq(g->code, 302);
+	ck_assert_str_eq(g->error, "http 302");
+	ck_assert_int_eq(s1->hits, 1);
+	g = post(s1, "/nothing-here", "x", 1, NULL, 0, 0, 0);
+	STATUS(g, FETCH_HTTP_ERROR);
+	ck_assert_str_eq(g->error, "http 404");
+}
+END_TEST
+
+START_TEST(test_post_timeout)
+{
+	double	 t0, dt;
+
+	/* timeout_s > 0 wins over the limits' ... */
+	L.timeout_s = 8;
+	new_ctx();
+	t0 = now();
+	STATUS(post(s1, "/slow?3000", "x", 1, NULL, 0, 1, 0), FETCH_TIMEOUT);
+	dt = now() - t0;
+	ck_assert_msg(dt > 0.8 && dt < 2.5, "took %.2f s", dt);
+	/* ... and 0 means the limits' one. */
+	L.timeout_s = 1;
+	fetch_ctx_set_limits(ctx, &L);
+	t0 = now();
+	STATUS(post(s1, "/slow?3000", "x", 1, NULL, 0, 0, 0), FETCH_TIMEOUT);
+	dt = now() - t0;
+	ck_assert_msg(dt > 0.8 && dt < 2.5, "took %.2f s", dt);
+}
+END_TEST
+
+START_TEST(test_post_guard)
+{
+	struct got	*g;
+	char		 url[128];
+
+	allow(NULL, 0);
+	new_ctx();
+	g = post(s1, "/echo", "x", 1, NULL, 0, 0, 0);
+	STATUS(g, FETCH_REFUSED);
+	ck_assert_str_eq(g->error, "refused: loopback");
+	ck_assert_int_eq(s1->hits, 0);
+	snprintf(url, sizeof(url), "ftp://127.0.0.1:%d/", s1->port);
+	STATUS(post(NULL, url, "x", 1, NULL, 0, 0, FETCH_TRUSTED),
+	    FETCH_REFUSED);
+	STATUS(post(NULL, "file:///etc/passwd", "x", 1, NULL, 0, 0,
+	    FETCH_TRUSTED), FETCH_REFUSED);
+	ck_assert_int_eq(s1->hits, 0);
+	/* FETCH_TRUSTED as for a GET; its connection is not reused. */
+	STATUS(post(s1, "/echo", "x", 1, NULL, 0, 0, FETCH_TRUSTED), FETCH_OK);
+	STATUS(post(s1, "/echo", "x", 1, NULL, 0, 0, 0), FETCH_REFUSED);
+	ck_assert_int_eq(s1->hits, 1);
+	/* Allowed by allow_networks. */
+	allow(&lo32, 1);
+	fetch_ctx_set_limits(ctx, &L);
+	STATUS(post(s1, "/echo", "x", 1, NULL, 0, 0, 0), FETCH_OK);
+	ck_assert_int_eq(s1->hits, 2);
+}
+END_TEST
+
+START_TEST(test_post_bad_header)
+{
+	static char	 b0[] = "X-A: b\r\nX-Injected: 1", b1[] = "X-A: b\n";
+	static char	 b2[] = "NoColon", b3[] = ": x", b4[] = "Bad Name: x";
+	static char	 ok[] = "X-Ok: 1";
+	char		*bad[] = { b0, b1, b2, b3, b4 };
+	char		*good[] = { ok, NULL };
+	struct got	*g;
+	size_t		 i;
+
+	new_ctx();
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		good[1] = bad[i];
+		g = post(s1, "/echo", "x", 1, good, 2, 0, 0);
+		ck_assert_msg(g->status == FETCH_REFUSED, "%s", bad[i]);
+		ck_assert_str_eq(g->error, "refused: bad header");
+	}
+	g = post(s1, "/echo", "x", 1, good, 1, 0, 0);
+	STATUS(g, FETCH_OK);
+	ck_assert_int_eq(s1->hits, 1);
+	ck_assert_ptr_null(srv_header(s1, "X-Injected"));
+}
+END_TEST
+
+START_TEST(test_post_too_large)
+{
+	struct got	*g;
+
+	new_ctx();
+	g = post(s1, "/bytes?262144", "x", 1, NULL, 0, 0, 0);
+	STATUS(g, FETCH_TOO_LARGE);
+	ck_assert_int_eq(g->code, 200);
+}
+END_TEST
+
+START_TEST(test_post_cancel)
+{
+	struct got	*a, *b;
+
+	L.max_concurrent = 1;
+	new_ctx();
+	a = post_start(s1, "/slow?300", "x", 1, NULL, 0, 0, 0);
+	b = post_start(s1, "/slow?300", "y", 1, NULL, 0, 0, 0);
+	ck_assert_uint_eq(fetch_ctx_active(ctx), 1);
+	ck_assert_uint_eq(fetch_ctx_queued(ctx), 1);
+	fetch_cancel(b->f);
+	fetch_cancel(a->f);
+	run(1, 0.8);
+	ck_assert_int_eq(a->n + b->n, 0);
+	STATUS(post(s1, "/echo", "z", 1, NULL, 0, 0, 0), FETCH_OK);
+}
+END_TEST
+
 static Suite *
 fetch_suite(void)
 {
@@ -883,6 +1160,19 @@ fetch_suite(void)
 	tcase_add_test(tc, test_free_in_deferred_done);
 	tcase_add_test(tc, test_free_with_work);
 	tcase_add_test(tc, test_start_in_done);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("post");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 15);
+	tcase_add_test(tc, test_post);
+	tcase_add_test(tc, test_post_large);
+	tcase_add_test(tc, test_post_no_redirect);
+	tcase_add_test(tc, test_post_timeout);
+	tcase_add_test(tc, test_post_guard);
+	tcase_add_test(tc, test_post_bad_header);
+	tcase_add_test(tc, test_post_too_large);
+	tcase_add_test(tc, test_post_cancel);
 	suite_add_tcase(s, tc);
 	return (s);
 }
