@@ -29,8 +29,10 @@
 
 #include <ini.h>
 
+#include "config_int.h"
 #include "log.h"
 #include "pbd.h"
+#include "sink.h"
 #include "xmalloc.h"
 
 #define CONF_LISTEN_DEFAULT	"127.0.0.1:8080"
@@ -39,50 +41,8 @@
 #define CONF_MAX_HOST		253	/* a domain name, in bytes */
 #define CONF_MAX_LABEL		63
 
-struct conf_parse;
-struct conf_key;
-typedef void	(*conf_set_cb)(struct conf_parse *, const struct conf_key *,
-		    const char *);
-
-struct conf_key {
-	const char	*section;
-	const char	*name;
-	conf_set_cb	 set;
-	int		 list;		/* may repeat and continue on lines */
-	int		 size;		/* numbers: size_t, not long */
-	long long	 min;
-	long long	 max;
-	size_t		 off;		/* the field in struct conf */
-};
-
-struct conf_err {
-	int		 line;		/* 0: about the whole file */
-	char		*text;
-};
-
-/* Parser state, shared by the line reader and the inih handler. */
-struct conf_parse {
-	struct conf	*conf;
-	const char	*file;
-	FILE		*fp;
-	char		*buf;		/* getline's */
-	size_t		 bufsz;
-	int		 lineno;
-	int		 read_errno;
-
-	/* What inih is about to do with the current line. */
-	int		 continuation;	/* indented: continues prev. value */
-	int		 has_prev;	/* inih's prev_name is set */
-	int		 skip;		/* bad or unknown section: no keys */
-	int		 prev_ignored;	/* previous key was unknown */
-	int		 listen_set;	/* drop the default listen */
-
-	struct conf_err	*errs;
-	size_t		 nerrs;
-};
-
 /* Record "file:line: message" (or "file: message" for line 0). */
-static void __attribute__((format(printf, 3, 4)))
+void
 conf_error(struct conf_parse *p, int line, const char *fmt, ...)
 {
 	struct conf_err	*e;
@@ -102,7 +62,7 @@ conf_error(struct conf_parse *p, int line, const char *fmt, ...)
 }
 
 /* Copy a value for an error message, controls replaced by '?'. */
-static const char *
+const char *
 conf_vis(char *buf, size_t len, const char *s)
 {
 	size_t	 i;
@@ -113,30 +73,66 @@ conf_vis(char *buf, size_t len, const char *s)
 	return (buf);
 }
 
+/* The section of k as written: "sink.NAME" for a sink's keys. */
+static const char *
+conf_section(const struct conf_parse *p, const struct conf_key *k)
+{
+	return (k->sink != CONF_SINK_NONE ? p->sink_section : k->section);
+}
+
+static void
+conf_badv(struct conf_parse *p, int line, const struct conf_key *k,
+    const char *v, const char *fmt, va_list ap)
+{
+	char	 msg[1024], vis[256];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (v == NULL)
+		conf_error(p, line, "[%s] %s: %s", conf_section(p, k), k->name,
+		    msg);
+	else
+		conf_error(p, line, "[%s] %s: \"%s\" %s", conf_section(p, k),
+		    k->name, conf_vis(vis, sizeof(vis), v), msg);
+}
+
 /*
  * Record an error about key k: "[section] key: message", or with a
  * value, "[section] key: "value" message".
  */
-static void __attribute__((format(printf, 4, 5)))
+void
 conf_bad(struct conf_parse *p, const struct conf_key *k, const char *v,
     const char *fmt, ...)
 {
-	char	 msg[1024], vis[256];
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	conf_badv(p, p->lineno, k, v, fmt, ap);
 	va_end(ap);
-	if (v == NULL)
-		conf_error(p, p->lineno, "[%s] %s: %s", k->section, k->name,
-		    msg);
-	else
-		conf_error(p, p->lineno, "[%s] %s: \"%s\" %s", k->section,
-		    k->name, conf_vis(vis, sizeof(vis), v), msg);
+}
+
+/* The same about an earlier line. */
+void
+conf_bad_line(struct conf_parse *p, int line, const struct conf_key *k,
+    const char *v, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	conf_badv(p, line, k, v, fmt, ap);
+	va_end(ap);
+}
+
+/* The field k sets: in struct conf, or in the current sink_conf. */
+static char *
+conf_field(struct conf_parse *p, const struct conf_key *k)
+{
+	if (k->sink != CONF_SINK_NONE)
+		return (conf_sink_field(p, k));
+	return ((char *)p->conf + k->off);
 }
 
 /* Return 1 if s has a control character. */
-static int
+int
 conf_has_cntrl(const char *s)
 {
 	for (; *s != '\0'; s++)
@@ -146,10 +142,10 @@ conf_has_cntrl(const char *s)
 }
 
 /* Set a long or size_t field to a whole decimal in min..max (strtonum). */
-static void
+void
 conf_set_num(struct conf_parse *p, const struct conf_key *k, const char *v)
 {
-	char		*end, *field = (char *)p->conf + k->off;
+	char		*end, *field = conf_field(p, k);
 	long long	 n;
 
 	if (*v == '\0') {
@@ -179,7 +175,7 @@ conf_set_bool(struct conf_parse *p, const struct conf_key *k, const char *v)
 {
 	static const char *const yes[] = { "yes", "true", "on", "1" };
 	static const char *const no[] = { "no", "false", "off", "0" };
-	int		*field = (int *)(void *)((char *)p->conf + k->off);
+	int		*field = (int *)(void *)conf_field(p, k);
 	size_t		 i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
@@ -197,7 +193,7 @@ static void
 conf_set_string(struct conf_parse *p, const struct conf_key *k,
     const char *v)
 {
-	char	**field = (char **)(void *)((char *)p->conf + k->off);
+	char	**field = (char **)(void *)conf_field(p, k);
 
 	if (*v == '\0')
 		conf_bad(p, k, NULL, "empty value");
@@ -321,6 +317,10 @@ conf_add_listen(struct conf_parse *p, const struct conf_key *k,
 		conf_bad(p, k, word, "is given twice");
 }
 
+/*
+ * The first listen replaces the default.  An empty value adds nothing,
+ * so "listen =" alone leaves none: the sockets then come from systemd.
+ */
 static void
 conf_set_listen(struct conf_parse *p, const struct conf_key *k, const char *v)
 {
@@ -332,16 +332,14 @@ conf_set_listen(struct conf_parse *p, const struct conf_key *k, const char *v)
 		c->nlisten = 0;
 		p->listen_set = 1;
 	}
-	if (conf_words(p, k, v, conf_add_listen) == 0)
-		conf_bad(p, k, NULL, "empty value (expected host:port, "
-		    "[v6]:port or unix:/path)");
+	conf_words(p, k, v, conf_add_listen);
 }
 
 /*
  * Normalise v if it is an absolute http or https URL; otherwise return
  * NULL after recording the error.
  */
-static char *
+char *
 conf_url(struct conf_parse *p, const struct conf_key *k, const char *v)
 {
 	const char	*cause = NULL;
@@ -718,11 +716,14 @@ conf_set_format(struct conf_parse *p, const struct conf_key *k,
 }
 
 #define CONF_NUM(s, n, lo, hi, field) \
-	{ s, n, conf_set_num, 0, 0, lo, hi, offsetof(struct conf, field) }
+	{ s, n, conf_set_num, 0, 0, lo, hi, offsetof(struct conf, field), \
+	    CONF_SINK_NONE }
 #define CONF_SIZE(s, n, lo, hi, field) \
-	{ s, n, conf_set_num, 0, 1, lo, hi, offsetof(struct conf, field) }
+	{ s, n, conf_set_num, 0, 1, lo, hi, offsetof(struct conf, field), \
+	    CONF_SINK_NONE }
 #define CONF_FN(s, n, fn, list, field) \
-	{ s, n, fn, list, 0, 0, 0, offsetof(struct conf, field) }
+	{ s, n, fn, list, 0, 0, 0, offsetof(struct conf, field), \
+	    CONF_SINK_NONE }
 
 static const struct conf_key conf_keys[] = {
 	CONF_FN("server", "listen", conf_set_listen, 1, listen),
@@ -832,10 +833,20 @@ conf_classify(struct conf_parse *p, const char *line)
 			return;
 		}
 		p->has_prev = 0;
-		p->skip = !conf_known_section(start + 1, end - start - 1);
+		p->cursink = -1;
+		len = end - start - 1;
+		switch (conf_sink_section(p, start + 1, len)) {
+		case 1:
+			p->skip = 0;
+			return;
+		case 0:
+			p->skip = 1;
+			return;
+		}
+		p->skip = !conf_known_section(start + 1, len);
 		if (p->skip)
 			conf_error(p, p->lineno, "unknown section [%.*s]",
-			    (int)(end - start - 1), vis + 1);
+			    (int)len, vis + 1);
 		return;
 	}
 	end = conf_find(start, "=:");
@@ -908,7 +919,9 @@ conf_handler(void *arg, const char *section, const char *name,
 		conf_error(p, p->lineno, "missing key name in [%s]", section);
 		return (1);
 	}
-	for (i = 0; i < CONF_NKEYS; i++) {
+	if (p->cursink >= 0)
+		k = conf_sink_key(name);
+	for (i = 0; p->cursink < 0 && i < CONF_NKEYS; i++) {
 		if (strcmp(conf_keys[i].section, section) == 0 &&
 		    strcmp(conf_keys[i].name, name) == 0) {
 			k = &conf_keys[i];
@@ -922,7 +935,8 @@ conf_handler(void *arg, const char *section, const char *name,
 	}
 	p->prev_ignored = 0;
 	if (!p->continuation) {
-		k->set(p, k, value);
+		if (k->sink == CONF_SINK_NONE || conf_sink_allowed(p, k))
+			k->set(p, k, value);
 		return (1);
 	}
 	/* inih 55 leaves inline comments in continuation lines. */
@@ -988,6 +1002,8 @@ conf_default(void)
 void
 conf_free(struct conf *c)
 {
+	size_t	 i;
+
 	if (c == NULL)
 		return;
 	free(c->path);
@@ -1001,6 +1017,9 @@ conf_free(struct conf *c)
 	free(c->default_status);
 	conf_list_free(c->block_sources, c->nblock_sources);
 	conf_list_free(c->block_targets, c->nblock_targets);
+	for (i = 0; i < c->nsinks; i++)
+		conf_sink_clear(&c->sinks[i]);
+	free(c->sinks);
 	free(c);
 }
 
@@ -1031,6 +1050,7 @@ conf_load(const char *path, char **errors)
 		*errors = NULL;
 	memset(&p, 0, sizeof(p));
 	p.file = path;
+	p.cursink = -1;
 	if ((p.fp = fopen(path, "r")) == NULL)
 		conf_error(&p, 0, "cannot open: %s", strerror(errno));
 	else {
@@ -1044,11 +1064,14 @@ conf_load(const char *path, char **errors)
 			conf_error(&p, rc, "syntax error");
 		else if (rc < 0)
 			conf_error(&p, 0, "cannot parse (inih error %d)", rc);
+		if (p.read_errno == 0)
+			conf_sink_finish(&p);
 		if (p.read_errno == 0 && p.conf->nallow == 0)
 			conf_error(&p, 0, "[targets] allow is required");
 		fclose(p.fp);
 	}
 	free(p.buf);
+	free(p.sinkst);
 	if (p.nerrs > 0) {
 		if (errors != NULL)
 			*errors = conf_join_errors(&p);

@@ -23,6 +23,7 @@ struct pbd {
 	struct ratelimit	*rl;		/* per client address */
 	struct ratelimit	*hostrl;	/* fetches per source host */
 	struct fcache		*fc;		/* recent fetch outcomes */
+	struct sinks		*sinks;		/* the outbox's deliveries */
 	struct pingback_list	 pingbacks;	/* in flight */
 	size_t			 ninflight;
 	size_t			 nreplying;	/* answers not yet written */
@@ -37,13 +38,23 @@ struct pbd {
 /* http.c */
 struct http	*http_new(struct pbd *);
 /*
+ * Adopt the listening sockets passed by systemd (LISTEN_FDS); return
+ * how many.  Call once, before http_set_listeners; they are kept as
+ * they are across reloads.
+ */
+int		 http_adopt_activated(struct http *);
+/*
  * Make the listeners exactly specs[]: keep those already bound, bind
- * the new ones, then close the rest.  On failure nothing changes.
+ * the new ones, then close the rest.  An address an activated socket
+ * serves is not bound again.  With no spec and no activated socket
+ * there would be no listener at all: refused.  On failure nothing
+ * changes.
  */
 int		 http_set_listeners(struct http *, char *const *specs,
 		    size_t n, char **cause);
 void		 http_apply(struct http *, const struct conf *);
 void		 http_stop_accepting(struct http *);
+size_t		 http_connections(const struct http *);	/* open now */
 void		 http_free(struct http *);
 /* Send an HTTP error with a short text body. */
 void		 http_send_text(struct pbd *, struct evhttp_request *, int code,

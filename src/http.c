@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <systemd/sd-daemon.h>
 
 #include "pbd.h"
 #include "daemon.h"
@@ -43,6 +45,14 @@ struct http_listener {
 	char				*unix_path;	/* unlinked on close */
 };
 
+/* A listening socket passed by the service manager (LISTEN_FDS). */
+struct http_activated {
+	struct evhttp_bound_socket	*sock;
+	struct sockaddr_storage		 ss;
+	socklen_t			 sslen;
+	int				 fd;
+};
+
 struct http {
 	struct pbd		*pbd;
 	struct evhttp		*evh;
@@ -50,6 +60,8 @@ struct http {
 	long			 max_headers;
 	struct http_listener	*listeners;
 	size_t			 nlisteners;
+	struct http_activated	*activated;	/* kept across reloads */
+	size_t			 nactivated;
 	char			*xmlrpc_path;
 	size_t			 max_body;
 };
@@ -115,7 +127,10 @@ http_sockname(evutil_socket_t fd, char *buf, size_t len)
 	char			 host[INET6_ADDRSTRLEN];
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
+	size_t			 plen;
 
+	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1) {
 		snprintf(buf, len, "?");
 		return;
@@ -126,6 +141,16 @@ http_sockname(evutil_socket_t fd, char *buf, size_t len)
 	} else if (ss.ss_family == AF_INET6) {
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
 		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	} else if (ss.ss_family == AF_UNIX &&
+	    sl > offsetof(struct sockaddr_un, sun_path)) {
+		/* An abstract socket's name starts with a NUL: show "@". */
+		plen = sl - offsetof(struct sockaddr_un, sun_path);
+		if (sun->sun_path[0] == '\0')
+			snprintf(buf, len, "unix:@%.*s", (int)plen - 1,
+			    sun->sun_path + 1);
+		else
+			snprintf(buf, len, "unix:%.*s",
+			    (int)strnlen(sun->sun_path, plen), sun->sun_path);
 	} else
 		snprintf(buf, len, "unix");
 }
@@ -207,6 +232,99 @@ http_split(char *buf, char **host, char **port)
 	return (0);
 }
 
+/* Adopt one passed descriptor as a listener, or close it. */
+static void
+http_adopt_one(struct http *h, int fd, const char *fdname)
+{
+	struct http_activated	*a = &h->activated[h->nactivated];
+	char			 name[sizeof(struct sockaddr_un) + 8], nfd[16];
+	int			 r;
+
+	snprintf(nfd, sizeof(nfd), "%d", fd);
+	if (fdname != NULL && strcmp(fdname, "unknown") == 0)
+		fdname = NULL;
+	if ((r = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1)) <= 0) {
+		log_event(LOG_WARNING, "listen.ignored", "fd", nfd,
+		    "name", fdname, "reason", r < 0 ? strerror(-r) :
+		    "not a listening stream socket", NULL);
+		close(fd);
+		return;
+	}
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_socket_closeonexec(fd) == -1)
+		fatal("activated socket %d", fd);
+	a->sslen = sizeof(a->ss);
+	if (getsockname(fd, (struct sockaddr *)&a->ss, &a->sslen) == -1)
+		fatal("getsockname on activated socket %d", fd);
+	if ((a->sock = evhttp_accept_socket_with_handle(h->evh, fd)) == NULL)
+		fatalx("evhttp_accept_socket failed on activated socket %d",
+		    fd);
+	a->fd = fd;
+	h->nactivated++;
+	http_sockname(fd, name, sizeof(name));
+	log_event(LOG_INFO, "listening", "addr", name, "fd", nfd,
+	    "activated", "yes", "name", fdname, NULL);
+}
+
+/*
+ * Is sa served by an activated socket already: the same address and
+ * port, or the wildcard address of its family on that port, or the
+ * same unix socket path?  Binding it again would fail with EADDRINUSE.
+ */
+static const struct http_activated *
+http_activated_find(const struct http *h, const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+	const struct sockaddr_un	*au, *bu;
+	const struct sockaddr		*b;
+	size_t				 i;
+
+	for (i = 0; i < h->nactivated; i++) {
+		b = (const struct sockaddr *)(const void *)&h->activated[i].ss;
+		if (b->sa_family != sa->sa_family)
+			continue;
+		switch (sa->sa_family) {
+		case AF_INET:
+			a4 = (const struct sockaddr_in *)(const void *)sa;
+			b4 = (const struct sockaddr_in *)(const void *)b;
+			if (a4->sin_port != 0 && a4->sin_port == b4->sin_port &&
+			    (a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
+			    b4->sin_addr.s_addr == htonl(INADDR_ANY)))
+				return (&h->activated[i]);
+			break;
+		case AF_INET6:
+			a6 = (const struct sockaddr_in6 *)(const void *)sa;
+			b6 = (const struct sockaddr_in6 *)(const void *)b;
+			if (a6->sin6_port != 0 &&
+			    a6->sin6_port == b6->sin6_port &&
+			    (IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr) ||
+			    memcmp(&a6->sin6_addr, &b6->sin6_addr,
+			    sizeof(a6->sin6_addr)) == 0))
+				return (&h->activated[i]);
+			break;
+		case AF_UNIX:
+			au = (const struct sockaddr_un *)(const void *)sa;
+			bu = (const struct sockaddr_un *)(const void *)b;
+			if (au->sun_path[0] != '\0' && strncmp(au->sun_path,
+			    bu->sun_path, sizeof(au->sun_path)) == 0)
+				return (&h->activated[i]);
+			break;
+		}
+	}
+	return (NULL);
+}
+
+/* Log that a listen address is left to the activated socket fd. */
+static void
+http_log_covered(const char *addr, const struct http_activated *a)
+{
+	char	 fd[16];
+
+	snprintf(fd, sizeof(fd), "%d", a->fd);
+	log_event(LOG_INFO, "listen.covered", "addr", addr, "fd", fd, NULL);
+}
+
 static void
 http_listener_close(struct http *h, struct http_listener *l)
 {
@@ -227,14 +345,26 @@ static int
 http_listener_open(struct http *h, const char *spec, struct http_listener *l,
     char **cause)
 {
-	struct addrinfo		 hints, *res = NULL, *ai;
-	char			*buf, *host, *port, *why = NULL, name[80];
-	int			 fd, rc;
+	struct addrinfo			 hints, *res = NULL, *ai;
+	struct sockaddr_un		 sun;
+	const struct http_activated	*a;
+	char				*buf, *host, *port, *why = NULL;
+	char				 name[sizeof(sun.sun_path) + 8];
+	int				 fd, rc;
 
 	memset(l, 0, sizeof(*l));
 	l->spec = xstrdup(spec);
 	buf = xstrdup(spec);
 	if (strncmp(spec, "unix:", 5) == 0) {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		strncpy(sun.sun_path, spec + 5, sizeof(sun.sun_path) - 1);
+		if ((a = http_activated_find(h, (struct sockaddr *)&sun)) !=
+		    NULL) {
+			http_log_covered(spec, a);
+			free(buf);
+			return (0);
+		}
 		if ((fd = http_unix_socket(spec + 5, &why)) == -1)
 			goto fail;
 		l->unix_path = xstrdup(spec + 5);
@@ -259,6 +389,10 @@ http_listener_open(struct http *h, const char *spec, struct http_listener *l,
 	}
 	for (ai = res; ai != NULL && l->nsocks < HTTP_MAX_SOCKS_PER_SPEC;
 	    ai = ai->ai_next) {
+		if ((a = http_activated_find(h, ai->ai_addr)) != NULL) {
+			http_log_covered(spec, a);
+			continue;
+		}
 		if ((fd = http_socket(ai, &why)) == -1)
 			goto fail;
 		l->socks[l->nsocks] = evhttp_accept_socket_with_handle(h->evh,
@@ -291,10 +425,16 @@ http_set_listeners(struct http *h, char *const *specs, size_t n,
 {
 	struct http_listener	*nl;
 	size_t			 i, j;
-	int			*kept;
+	int			*kept, *moved;
 
+	if (n == 0 && h->nactivated == 0) {
+		xasprintf(cause, "no listener: server.listen is empty and "
+		    "no socket was passed by the service manager");
+		return (-1);
+	}
 	nl = xcalloc(n + 1, sizeof(*nl));
 	kept = xcalloc(h->nlisteners + 1, sizeof(*kept));
+	moved = xcalloc(n + 1, sizeof(*moved));
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < h->nlisteners; j++) {
 			if (!kept[j] && strcmp(h->listeners[j].spec,
@@ -302,23 +442,19 @@ http_set_listeners(struct http *h, char *const *specs, size_t n,
 				break;
 		}
 		if (j < h->nlisteners) {
-			nl[i] = h->listeners[j];	/* moved */
-			kept[j] = 1;
+			nl[i] = h->listeners[j];
+			kept[j] = moved[i] = 1;
 			continue;
 		}
 		if (http_listener_open(h, specs[i], &nl[i], cause) == 0)
 			continue;
-		/* Undo: close what was opened, give back what was kept. */
-		while (i-- > 0) {
-			for (j = 0; j < h->nlisteners; j++)
-				if (kept[j] && h->listeners[j].socks[0] ==
-				    nl[i].socks[0])
-					break;
-			if (j == h->nlisteners)
+		/* Undo: close what was opened; what was kept stays. */
+		while (i-- > 0)
+			if (!moved[i])
 				http_listener_close(h, &nl[i]);
-		}
 		free(nl);
 		free(kept);
+		free(moved);
 		return (-1);
 	}
 	for (j = 0; j < h->nlisteners; j++)
@@ -326,9 +462,35 @@ http_set_listeners(struct http *h, char *const *specs, size_t n,
 			http_listener_close(h, &h->listeners[j]);
 	free(h->listeners);
 	free(kept);
+	free(moved);
 	h->listeners = nl;
 	h->nlisteners = n;
 	return (0);
+}
+
+/*
+ * Adopt the sockets the service manager passed (LISTEN_FDS) that are
+ * listening stream sockets; return how many.  The environment is
+ * cleared so that programs started later (exec sinks) do not see it.
+ */
+int
+http_adopt_activated(struct http *h)
+{
+	char	**names = NULL;
+	int	 n, i;
+
+	if ((n = sd_listen_fds_with_names(1, &names)) < 0)
+		fatalx("socket activation: %s", strerror(-n));
+	if (n > 0)
+		h->activated = xcalloc((size_t)n, sizeof(*h->activated));
+	for (i = 0; i < n; i++) {
+		http_adopt_one(h, SD_LISTEN_FDS_START + i,
+		    names != NULL ? names[i] : NULL);
+		if (names != NULL)
+			free(names[i]);
+	}
+	free(names);
+	return ((int)h->nactivated);
 }
 
 /* At the connection cap: stop (or resume) accepting. */
@@ -349,9 +511,20 @@ http_pause_cb(void *arg, int paused)
 				evconnlistener_enable(lev);
 		}
 	}
+	for (i = 0; i < h->nactivated; i++) {
+		lev = evhttp_bound_socket_get_listener(h->activated[i].sock);
+		if (paused)
+			evconnlistener_disable(lev);
+		else
+			evconnlistener_enable(lev);
+	}
 }
 
-/* Close every listener: no new connections (SIGTERM). */
+/*
+ * Close every listener: no new connections (SIGTERM).  An activated
+ * socket lives on in the service manager, which queues what arrives
+ * for the next start.
+ */
 void
 http_stop_accepting(struct http *h)
 {
@@ -360,6 +533,15 @@ http_stop_accepting(struct http *h)
 	for (i = 0; i < h->nlisteners; i++)
 		http_listener_close(h, &h->listeners[i]);
 	h->nlisteners = 0;
+	for (i = 0; i < h->nactivated; i++)
+		evhttp_del_accept_socket(h->evh, h->activated[i].sock);
+	h->nactivated = 0;
+}
+
+size_t
+http_connections(const struct http *h)
+{
+	return (conns_count(h->conns));
 }
 
 void
@@ -369,6 +551,7 @@ http_free(struct http *h)
 		return;
 	http_stop_accepting(h);
 	free(h->listeners);
+	free(h->activated);
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
 	conns_free(h->conns);

@@ -1,18 +1,49 @@
+/*
+ * Logging: structured lines to stderr, or, when stderr is journald's
+ * stream, to the journal's native socket with the line as MESSAGE= and
+ * the keys operators search by as fields of their own.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
 
 #include "log.h"
 
-#define LOG_LINE_BYTES	8192
+#define LOG_LINE_BYTES		8192
+#define LOG_JOURNAL_SOCKET	"/run/systemd/journal/socket"
 
 static int		 log_level = LOG_INFO;
 static enum log_format	 log_format = LOG_FORMAT_LOGFMT;
 static int		 log_journal;	/* stderr is journald's stream */
 static FILE		*log_stream;
+static log_journal_cb	 log_sendv;	/* native journal, or NULL */
+
+/*
+ * Journal fields from the event's keys; the event name itself goes to
+ * PINGBACKD_EVENT=.  Values are sent as given, unescaped (journal
+ * fields are binary-safe), cut at LOG_JOURNAL_VALUE_BYTES.
+ */
+static const struct {
+	const char	*key;
+	const char	*field;
+} log_journal_keys[] = {
+	{ "source", "SOURCE_URL" },
+	{ "target", "TARGET_URL" },
+	{ "id", "PINGBACK_ID" },
+	{ "fault", "FAULT_CODE" },
+};
+#define LOG_NJOURNAL_KEYS \
+	(sizeof(log_journal_keys) / sizeof(log_journal_keys[0]))
 
 static const struct {
 	const char	*name;
@@ -26,6 +57,28 @@ static const struct {
 	{ "crit", LOG_CRIT },
 };
 
+/*
+ * Is stderr the journal stream systemd gave us (JOURNAL_STREAM is its
+ * device:inode), with journald's socket there?  A stderr redirected
+ * elsewhere, or a JOURNAL_STREAM inherited from a session, is not.
+ */
+static int
+log_journal_native(void)
+{
+	const char		*js = getenv("JOURNAL_STREAM");
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+	char			 c;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &c) != 2)
+		return (0);
+	if (fstat(STDERR_FILENO, &st) == -1 ||
+	    (unsigned long long)st.st_dev != dev ||
+	    (unsigned long long)st.st_ino != ino)
+		return (0);
+	return (stat(LOG_JOURNAL_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode));
+}
+
 void
 log_init(int level, enum log_format format)
 {
@@ -33,6 +86,13 @@ log_init(int level, enum log_format format)
 	log_format = format;
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
 	log_stream = NULL;
+	log_sendv = log_journal_native() ? sd_journal_sendv : NULL;
+}
+
+void
+log_setjournal(log_journal_cb fn)
+{
+	log_sendv = fn;
 }
 
 void
@@ -257,12 +317,69 @@ log_tail(char *buf, size_t len, size_t *off, const char *ts)
 	log_putn(buf, len, off, field, strlen(field), 1);
 }
 
+/*
+ * Append "FIELD=value" to iov, the value cut to at most vmax bytes at a
+ * character boundary; fbuf has room for the field name, "=" and vmax.
+ */
+static void
+log_journal_field(struct iovec *iov, int *n, char *fbuf, size_t flen,
+    const char *field, const char *val, size_t vmax)
+{
+	size_t	 len, vlen = strlen(val);
+
+	len = (size_t)snprintf(fbuf, flen, "%s=", field);
+	if (vmax > flen - len)
+		vmax = flen - len;
+	if (vlen > vmax) {
+		vlen = vmax;
+		while (vlen > 0 && ((unsigned char)val[vlen] & 0xc0) == 0x80)
+			vlen--;
+	}
+	memcpy(fbuf + len, val, vlen);
+	iov[*n].iov_base = fbuf;
+	iov[*n].iov_len = len + vlen;
+	(*n)++;
+}
+
+/*
+ * Send one line to the journal with its fields; vals[] are the values
+ * of log_journal_keys[] (NULL: absent).  0 if sent.
+ */
+static int
+log_journal_send(int prio, const char *event, const char *msg,
+    const char *const *vals)
+{
+	struct iovec	 iov[4 + LOG_NJOURNAL_KEYS];
+	char		 fbuf[1 + LOG_NJOURNAL_KEYS]
+			    [LOG_JOURNAL_VALUE_BYTES + 24];
+	static char	 ident[] = "SYSLOG_IDENTIFIER=pingbackd";
+	char		 pbuf[16], mbuf[LOG_LINE_BYTES + 16];
+	size_t		 i;
+	int		 n = 0;
+
+	log_journal_field(iov, &n, mbuf, sizeof(mbuf), "MESSAGE", msg,
+	    LOG_LINE_BYTES);
+	snprintf(pbuf, sizeof(pbuf), "PRIORITY=%d", prio);
+	iov[n].iov_base = pbuf;
+	iov[n++].iov_len = strlen(pbuf);
+	iov[n].iov_base = ident;
+	iov[n++].iov_len = sizeof(ident) - 1;
+	log_journal_field(iov, &n, fbuf[0], sizeof(fbuf[0]),
+	    "PINGBACKD_EVENT", event, LOG_JOURNAL_VALUE_BYTES);
+	for (i = 0; i < LOG_NJOURNAL_KEYS; i++)
+		if (vals[i] != NULL)
+			log_journal_field(iov, &n, fbuf[i + 1],
+			    sizeof(fbuf[i + 1]), log_journal_keys[i].field,
+			    vals[i], LOG_JOURNAL_VALUE_BYTES);
+	return (log_sendv(iov, n) < 0 ? -1 : 0);
+}
+
 void
 log_eventv(int prio, const char *event, va_list ap)
 {
 	char		 buf[LOG_LINE_BYTES], ts[32];
-	const char	*key, *val;
-	size_t		 off = 0;
+	const char	*key, *val, *jvals[LOG_NJOURNAL_KEYS];
+	size_t		 off = 0, pfx, i;
 	struct tm	 tm;
 	time_t		 now;
 	int		 saved_errno = errno;
@@ -271,10 +388,11 @@ log_eventv(int prio, const char *event, va_list ap)
 		errno = saved_errno;
 		return;
 	}
+	memset(jvals, 0, sizeof(jvals));
 	buf[0] = '\0';
-	if (log_journal)
+	if (log_journal || log_sendv != NULL)
 		snprintf(buf, sizeof(buf), "<%d>", prio);
-	off = strlen(buf);
+	off = pfx = strlen(buf);
 	if (log_format == LOG_FORMAT_JSON) {
 		log_puts(buf, sizeof(buf), &off, "{\"level\":");
 		log_quote(buf, sizeof(buf), &off, log_level_name(prio), 1);
@@ -286,10 +404,15 @@ log_eventv(int prio, const char *event, va_list ap)
 	}
 	while ((key = va_arg(ap, const char *)) != NULL) {
 		val = va_arg(ap, const char *);
-		if (val != NULL)
-			log_field(buf, sizeof(buf), &off, key, val);
+		if (val == NULL)
+			continue;
+		log_field(buf, sizeof(buf), &off, key, val);
+		for (i = 0; i < LOG_NJOURNAL_KEYS; i++)
+			if (jvals[i] == NULL &&
+			    strcmp(key, log_journal_keys[i].key) == 0)
+				jvals[i] = val;
 	}
-	if (!log_journal) {
+	if (!log_journal && log_sendv == NULL) {
 		now = time(NULL);
 		gmtime_r(&now, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -297,6 +420,12 @@ log_eventv(int prio, const char *event, va_list ap)
 	}
 	if (log_format == LOG_FORMAT_JSON)
 		log_putc(buf, sizeof(buf), &off, '}');
+	/* If the journal will not take it, stderr with the prefix will. */
+	if (log_sendv != NULL &&
+	    log_journal_send(prio, event, buf + pfx, jvals) == 0) {
+		errno = saved_errno;
+		return;
+	}
 	fprintf(log_stream != NULL ? log_stream : stderr, "%s\n", buf);
 	fflush(log_stream != NULL ? log_stream : stderr);
 	errno = saved_errno;

@@ -1,7 +1,12 @@
 /*
  * Logging: one line per event, logfmt (key=value) or JSON, to stderr.
  * Under systemd (JOURNAL_STREAM set) each line carries an sd-daemon
- * "<N>" priority prefix so journald files it at the right level.
+ * "<N>" priority prefix so journald files it at the right level.  When
+ * stderr is that journal stream and journald's socket is there, lines
+ * go through sd_journal_sendv instead: MESSAGE= is the line, PRIORITY=
+ * its level, and the keys source, target, id and fault (and the event)
+ * become SOURCE_URL=, TARGET_URL=, PINGBACK_ID=, FAULT_CODE= (and
+ * PINGBACKD_EVENT=); if the journal refuses a line, it goes to stderr.
  * Every value is escaped: callers may pass untrusted strings.
  */
 #ifndef PBD_LOG_H
@@ -10,6 +15,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
+
+#define LOG_JOURNAL_VALUE_BYTES	2048	/* a journal field's value, at most */
+
+struct iovec;
+/* sd_journal_sendv's shape: a native journal entry; < 0 on failure. */
+typedef int	(*log_journal_cb)(const struct iovec *, int);
 
 enum log_format {
 	LOG_FORMAT_LOGFMT,
@@ -20,6 +31,8 @@ void	 log_init(int level, enum log_format format);
 void	 log_setlevel(int level);
 void	 log_setformat(enum log_format format);
 void	 log_setstream(FILE *);		/* tests: capture output */
+/* Send to the journal through fn (NULL: stderr only); for tests. */
+void	 log_setjournal(log_journal_cb fn);
 int	 log_getlevel(void);
 int	 log_level_parse(const char *);		/* -1 if unknown */
 const char *log_level_name(int);

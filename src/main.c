@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -23,9 +24,17 @@
 #include "pbd.h"
 #include "daemon.h"
 #include "log.h"
+#include "sink.h"
 #include "xmalloc.h"
 
+#define MAIN_STATUS_INTERVAL_S	2	/* STATUS= refresh, if it changed */
+
 static struct event	*main_grace;
+static struct event	*main_status_ev;	/* under systemd only */
+static struct event	*main_watchdog_ev;	/* with WatchdogSec= */
+static const char	*main_state = "starting";
+static int		 main_reload_refused;	/* the last reload */
+static char		 main_last_status[256];
 
 static _Noreturn void
 main_usage(void)
@@ -87,12 +96,102 @@ main_load(const char *path, int quiet)
 	return (conf);
 }
 
+/*
+ * Tell systemd what we are doing (systemctl status shows it): the
+ * state and the live counts.  Only a change is sent, unless forced.
+ */
 static void
-main_status(struct pbd *pbd)
+main_status(struct pbd *pbd, int force)
 {
-	sd_notifyf(0, "STATUS=%zu in flight, %llu accepted, %llu rejected",
+	struct sinks_counts	 sc;
+	char			 st[sizeof(main_last_status)];
+
+	sinks_counts(pbd->sinks, &sc);
+	snprintf(st, sizeof(st), "%s%s: %zu in flight, %llu accepted, "
+	    "%llu rejected, %zu connections; outbox %llu pending, "
+	    "%llu delivering, %llu delivered, %llu failed", main_state,
+	    main_reload_refused ? " (last reload refused)" : "",
 	    pbd->ninflight, (unsigned long long)pbd->accepted,
-	    (unsigned long long)pbd->rejected);
+	    (unsigned long long)pbd->rejected,
+	    pbd->http != NULL ? http_connections(pbd->http) : (size_t)0,
+	    (unsigned long long)sc.pending, (unsigned long long)sc.inflight,
+	    (unsigned long long)sc.delivered, (unsigned long long)sc.failed);
+	if (!force && strcmp(st, main_last_status) == 0)
+		return;
+	memcpy(main_last_status, st, sizeof(st));
+	sd_notifyf(0, "STATUS=%s", st);
+}
+
+static void
+main_status_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	main_status(arg, 0);
+}
+
+/*
+ * WATCHDOG=1 from the event loop itself: a loop that stalls stops
+ * pinging, and systemd kills and restarts the service.
+ */
+static void
+main_watchdog_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/* Under systemd: the status refresh, and the watchdog if it is on. */
+static void
+main_notify_start(struct pbd *pbd)
+{
+	struct timeval	 tv;
+	uint64_t	 usec = 0;
+	char		 ms[24];
+	int		 r;
+
+	if (getenv("NOTIFY_SOCKET") != NULL) {
+		main_status_ev = event_new(pbd->base, -1, EV_PERSIST,
+		    main_status_cb, pbd);
+		tv.tv_sec = MAIN_STATUS_INTERVAL_S;
+		tv.tv_usec = 0;
+		if (main_status_ev == NULL ||
+		    event_add(main_status_ev, &tv) == -1)
+			fatalx("cannot add the status timer");
+	}
+	/* Unset WATCHDOG_*: programs we start are not watched. */
+	if ((r = sd_watchdog_enabled(1, &usec)) < 0)
+		log_event(LOG_WARNING, "watchdog.invalid", "error",
+		    strerror(-r), NULL);
+	if (r <= 0 || usec == 0)
+		return;
+	usec /= 2;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	main_watchdog_ev = event_new(pbd->base, -1, EV_PERSIST,
+	    main_watchdog_cb, pbd);
+	if (main_watchdog_ev == NULL || event_add(main_watchdog_ev, &tv) == -1)
+		fatalx("cannot add the watchdog timer");
+	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)usec / 1000);
+	log_event(LOG_INFO, "watchdog", "interval_ms", ms, NULL);
+}
+
+/* RELOADING=1, with the clock systemd >= 253 wants next to it. */
+static void
+main_notify_reloading(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		ts.tv_sec = ts.tv_nsec = 0;
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\n"
+	    "STATUS=reloading the configuration",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000ULL);
+	main_state = "reloading";
+	main_last_status[0] = '\0';
 }
 
 /* SIGHUP: build the new configuration aside; swap it in only if whole. */
@@ -104,15 +203,25 @@ main_reload(struct pbd *pbd)
 	struct fetch_limits	 fl;
 	char			*cause = NULL;
 
-	sd_notify(0, "RELOADING=1");
+	if (pbd->stopping)
+		return;		/* the listeners are closed for good */
+	main_notify_reloading();
+	main_reload_refused = 1;
 	if ((nconf = main_load(pbd->conf->path, 1)) == NULL)
 		goto done;
 	if (strcmp(nconf->store_path, pbd->conf->store_path) != 0 &&
-	    (nstore = store_open(nconf->store_path, &cause)) == NULL)
+	    (nstore = store_open(nconf->store_path, pbd->base, &cause)) == NULL)
+		goto refuse;
+	if (sinks_reload_prepare(pbd->sinks, nconf,
+	    nstore != NULL ? nstore : pbd->store, &cause) == -1)
 		goto refuse;
 	if (http_set_listeners(pbd->http, nconf->listen, nconf->nlisten,
-	    &cause) == -1)
+	    &cause) == -1) {
+		sinks_reload_abort(pbd->sinks);
 		goto refuse;
+	}
+	/* Before the old store closes: it still writes their outcomes. */
+	sinks_reload_commit(pbd->sinks);
 	if (nstore != NULL) {
 		store_close(pbd->store);
 		pbd->store = nstore;
@@ -130,6 +239,7 @@ main_reload(struct pbd *pbd)
 	log_setlevel(nconf->log_level);
 	log_setformat(nconf->log_format);
 	conf_free(old);
+	main_reload_refused = 0;
 	log_event(LOG_NOTICE, "config.reloaded", "path", nconf->path, NULL);
 	goto done;
 refuse:
@@ -140,8 +250,9 @@ refuse:
 	conf_free(nconf);
 	free(cause);
 done:
+	main_state = "serving";
 	sd_notify(0, "READY=1");
-	main_status(pbd);
+	main_status(pbd, 1);
 }
 
 /* Called when a request or an answer finishes while stopping. */
@@ -175,7 +286,9 @@ main_stop(struct pbd *pbd)
 	if (pbd->stopping)
 		return;
 	pbd->stopping = 1;
+	main_state = "stopping";
 	sd_notify(0, "STOPPING=1");
+	main_status(pbd, 1);
 	snprintf(n, sizeof(n), "%zu", pbd->ninflight);
 	log_event(LOG_NOTICE, "stopping", "inflight", n, NULL);
 	http_stop_accepting(pbd->http);
@@ -220,7 +333,7 @@ main(int argc, char *argv[])
 			test = 1;
 			break;
 		case 'V':
-			printf("%s %s\nsinks: sqlite\n", PACKAGE_NAME,
+			printf("%s %s\nsinks: sqlite (store) webhook exec\n", PACKAGE_NAME,
 			    PACKAGE_VERSION);
 			return (0);
 		default:
@@ -253,15 +366,20 @@ main(int argc, char *argv[])
 
 	if ((pbd.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if ((pbd.store = store_open(pbd.conf->store_path, &cause)) == NULL)
+	if ((pbd.store = store_open(pbd.conf->store_path, pbd.base,
+	    &cause)) == NULL)
 		fatalx("store: %s", cause);
 	main_fetch_limits(pbd.conf, &fl);
 	pbd.fetch = fetch_ctx_new(pbd.base, &fl);
+	if ((pbd.sinks = sinks_new(pbd.base, pbd.store, pbd.fetch, pbd.conf,
+	    &cause)) == NULL)
+		fatalx("%s", cause);
 	pbd.rl = rl_new(pbd.conf->client_rate, pbd.conf->client_burst);
 	pbd.hostrl = rl_new(pbd.conf->source_host_per_minute / 60.0,
 	    pbd.conf->source_host_per_minute);
 	pbd.fc = fc_new(pbd.conf->fetch_cache_ttl, pbd.conf->fetch_cache_size);
 	pbd.http = http_new(&pbd);
+	http_adopt_activated(pbd.http);
 	if (http_set_listeners(pbd.http, pbd.conf->listen, pbd.conf->nlisten,
 	    &cause) == -1)
 		fatalx("%s", cause);
@@ -273,8 +391,10 @@ main(int argc, char *argv[])
 	}
 	log_event(LOG_NOTICE, "ready", "version", PACKAGE_VERSION,
 	    "config", pbd.conf->path, "store", pbd.conf->store_path, NULL);
+	main_notify_start(&pbd);
+	main_state = "serving";
 	sd_notify(0, "READY=1");
-	main_status(&pbd);
+	main_status(&pbd, 1);
 
 	if (event_base_dispatch(pbd.base) == -1)
 		fatalx("event loop failed");
@@ -282,6 +402,7 @@ main(int argc, char *argv[])
 	/* Teardown: requests, HTTP, transfers, store, then the libraries. */
 	pingback_free_all(&pbd);
 	http_free(pbd.http);
+	sinks_free(pbd.sinks);
 	fetch_ctx_free(pbd.fetch);
 	store_close(pbd.store);
 	rl_free(pbd.rl);
@@ -291,6 +412,10 @@ main(int argc, char *argv[])
 		event_free(sigs[i]);
 	if (main_grace != NULL)
 		event_free(main_grace);
+	if (main_status_ev != NULL)
+		event_free(main_status_ev);
+	if (main_watchdog_ev != NULL)
+		event_free(main_watchdog_ev);
 	event_base_free(pbd.base);
 	conf_free(pbd.conf);
 	curl_global_cleanup();

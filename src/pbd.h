@@ -25,6 +25,7 @@
 #define PBD_MAX_BODY_LIMIT_BYTES (16 * 1024 * 1024)
 #define PBD_STORE_BUSY_RETRY_MS	50
 #define PBD_STORE_BUSY_TRIES	40	/* 2 s of a locked store, then fault 50 */
+#define PBD_STORE_BATCH_MAX	64	/* writes in one transaction */
 #define PBD_SHUTDOWN_GRACE_S	5	/* added to fetch.timeout on SIGTERM */
 
 /* Pingback 1.0 fault codes (DESIGN.md). */
@@ -36,6 +37,8 @@
 #define PB_FAULT_ALREADY_REGISTERED	48
 #define PB_FAULT_ACCESS_DENIED		49
 #define PB_FAULT_UPSTREAM		50
+
+struct sink_conf;
 
 /* A network in CIDR notation (fetch.allow_networks). */
 struct cidr {
@@ -53,7 +56,7 @@ struct conf {
 
 	/* [server] */
 	char		**listen;	/* host:port, [v6]:port, unix:/path */
-	size_t		 nlisten;
+	size_t		 nlisten;	/* 0: "listen =", socket activation */
 	char		*public_url;
 	char		*xmlrpc_path;
 	size_t		 max_body;	/* bytes */
@@ -100,6 +103,10 @@ struct conf {
 	/* [log] */
 	int		 log_level;		/* LOG_DEBUG ... LOG_ERR */
 	int		 log_format;		/* enum log_format */
+
+	/* [sink.NAME] sections, in file order (sink.h) */
+	struct sink_conf *sinks;
+	size_t		 nsinks;
 };
 
 /* config.c */
@@ -120,6 +127,16 @@ int		 conf_target_allowed(const struct conf *, const char *url_norm);
  */
 int		 conf_blocked(char *const *list, size_t n,
 		    const char *url_norm);
+
+/* config_sink.c: [sink.NAME] sections, and struct sink_conf itself. */
+/* Deep copy src into dst (sink.c keeps its own copy). */
+void		 conf_sink_copy(struct sink_conf *dst,
+		    const struct sink_conf *src);
+/* 1 if a and b configure the same sink, key for key. */
+int		 conf_sink_equal(const struct sink_conf *,
+		    const struct sink_conf *);
+/* Free what a sink_conf points to (not the struct itself). */
+void		 conf_sink_clear(struct sink_conf *);
 
 /* url.c: URL parsing and normalisation on libcurl's URL API. */
 /*
@@ -219,11 +236,31 @@ size_t		 fetch_ctx_queued(const struct fetch_ctx *);
  */
 struct fetch	*fetch_start(struct fetch_ctx *, const char *url, int flags,
 		    fetch_done_cb done, void *arg);
+/*
+ * Start (or queue) a POST of body (len bytes, copied) with the extra
+ * request headers ("Name: value", copied; they replace curl's own of
+ * that name), on the same queue and under the same guard and scheme
+ * rules as fetch_start.  Redirects are not followed: a 3xx is
+ * FETCH_HTTP_ERROR.  timeout_s > 0 replaces the limits' timeout.  The
+ * answer's body is capped by max_bytes as for a GET.  A header with CR
+ * or LF or without a colon gives FETCH_REFUSED ("refused: bad header").
+ */
+struct fetch	*fetch_post(struct fetch_ctx *, const char *url,
+		    const char *body, size_t len, char *const *headers,
+		    size_t nheaders, long timeout_s, int flags,
+		    fetch_done_cb done, void *arg);
 /* Abandon a transfer: done will not be called. */
 void		 fetch_cancel(struct fetch *);
 
-/* store.c: the SQLite comment store (table mentions). */
+/*
+ * store.c: the SQLite comment store and outbox (tables mentions and
+ * deliveries).  Writes are queued and committed in batches, one
+ * transaction for all that was queued in a turn of the event loop (at
+ * most PBD_STORE_BATCH_MAX); each write is answered through its
+ * callback only after its transaction has committed, or failed.
+ */
 struct store;
+struct store_job;
 struct mention {
 	const char	*kind;		/* "pingback" */
 	const char	*source;	/* as sent */
@@ -238,22 +275,92 @@ struct mention {
 };
 enum store_rc {
 	STORE_OK = 0,
-	STORE_DUPLICATE,	/* normalised (source, target) exists */
-	STORE_BUSY,		/* locked by another writer: try again */
-	STORE_ERROR
+	STORE_DUPLICATE,	/* mention: the normalised pair exists; */
+				/* mark: no pending delivery to update */
+	STORE_ERROR		/* cause says why: locked, disk full, ... */
 };
-struct store	*store_open(const char *path, char **cause);
+/*
+ * The outcome of a queued write, called once, from the event loop:
+ * id is the new mention's row id (STORE_OK), cause (STORE_ERROR) is
+ * borrowed.  The job is freed after the call returns.
+ */
+typedef void	(*store_done_cb)(enum store_rc, int64_t id, const char *cause,
+		    void *arg);
+/* After a commit that stored nmentions (> 0) new mentions. */
+typedef void	(*store_commit_cb)(size_t nmentions, void *arg);
+
+/* base runs the write queue's events; it must outlive the store. */
+struct store	*store_open(const char *path, struct event_base *base,
+		    char **cause);
+/*
+ * Commit what is still queued (waiting a little for a lock), call
+ * back, then close.  Cancel first the jobs that should not be written.
+ */
 void		 store_close(struct store *);
+/* Sinks that get a delivery row for each mention stored from now on. */
+void		 store_set_sinks(struct store *, char *const *names, size_t n);
+void		 store_set_commit_cb(struct store *, store_commit_cb, void *);
 /* 1 if the normalised pair is registered, 0 if not, -1 on error. */
 int		 store_exists(struct store *, const char *source_norm,
 		    const char *target_norm, char **cause);
-/* Insert and commit; *id gets the new row id. */
-enum store_rc	 store_insert(struct store *, const struct mention *,
-		    int64_t *id, char **cause);
+/* Queue the mention (copied) for the next batch; never NULL. */
+struct store_job *store_submit(struct store *, const struct mention *,
+		    store_done_cb, void *arg);
+/* Drop a job not yet written: no write, no callback. */
+void		 store_cancel(struct store_job *);
+/* Keep the write but drop the callback (the caller goes away). */
+void		 store_forget(struct store_job *);
 /* Sources registered for target_norm (not deleted or spam), oldest first. */
 int		 store_sources(struct store *, const char *target_norm,
 		    char ***sources, size_t *n, char **cause);
 void		 store_free_list(char **, size_t);
+/* Transactions committed so far, jobs waiting for one. */
+uint64_t	 store_commits(const struct store *);
+size_t		 store_queued(const struct store *);
+/* Tests only: run sql on the store's own connection. */
+int		 store_test_exec(struct store *, const char *sql, char **cause);
+
+/* store_outbox.c: the deliveries table, read and marked by sink.c. */
+enum delivery_state {
+	DELIVERY_PENDING,
+	DELIVERY_DELIVERED,
+	DELIVERY_FAILED
+};
+/* A due delivery with its mention (strings owned). */
+struct delivery {
+	int64_t		 mention_id;
+	long		 attempts;	/* made so far */
+	time_t		 received_at;	/* unix time */
+	char		*kind;
+	char		*source;
+	char		*target;
+	char		*source_norm;
+	char		*target_norm;
+	char		*title;
+	char		*excerpt;
+	char		*status;
+	char		*client_ip;
+	char		*received;	/* RFC 3339, as stored */
+};
+/*
+ * The pending deliveries to sink that are due at now, oldest
+ * next_attempt first, at most limit.
+ */
+int		 store_outbox_due(struct store *, const char *sink, time_t now,
+		    size_t limit, struct delivery **, size_t *n, char **cause);
+void		 store_outbox_free(struct delivery *, size_t n);
+/* Deliveries to sink in state. */
+int		 store_outbox_count(struct store *, const char *sink,
+		    enum delivery_state, uint64_t *n, char **cause);
+/*
+ * Queue a pending delivery's new state: DELIVERY_DELIVERED (now is
+ * its time), DELIVERY_FAILED, or DELIVERY_PENDING again with a new
+ * next_attempt; attempts and error (may be NULL) are recorded.  cb
+ * (may be NULL) gets STORE_DUPLICATE if the row was not pending.
+ */
+struct store_job *store_outbox_mark(struct store *, int64_t mention_id,
+		    const char *sink, enum delivery_state, long attempts,
+		    time_t when, const char *error, store_done_cb, void *arg);
 
 /* xmlrpc.c: the only file that includes xmlrpc-c. */
 enum xr_method {

@@ -50,12 +50,9 @@ struct pingback {
 	char			*target_norm;
 	char			*default_status;
 	struct fetch		*fetch;
-	struct event		*retry;		/* store busy */
-	int			 tries;
+	struct store_job	*job;		/* queued for the store */
 	struct verify_result	 vr;
 };
-
-static void	pingback_store(struct pingback *);
 
 double
 pingback_now(void)
@@ -127,8 +124,7 @@ pingback_free(struct pingback *pb)
 
 	if (pb->fetch != NULL)
 		fetch_cancel(pb->fetch);
-	if (pb->retry != NULL)
-		event_free(pb->retry);
+	store_cancel(pb->job);
 	TAILQ_REMOVE(&pbd->pingbacks, pb, entry);
 	pbd->ninflight--;
 	xr_call_free(&pb->call);
@@ -238,24 +234,38 @@ pingback_succeed(struct pingback *pb, int64_t row)
 	pingback_answer(pb, doc, len);
 }
 
+/* The store's answer, once the batch with our mention has committed. */
 static void
-pingback_retry_cb(evutil_socket_t fd, short ev, void *arg)
+pingback_stored_cb(enum store_rc rc, int64_t row, const char *cause,
+    void *arg)
 {
 	struct pingback	*pb = arg;
+	char		 reason[160];
 
-	(void)fd;
-	(void)ev;
-	pingback_store(pb);
+	pb->job = NULL;
+	switch (rc) {
+	case STORE_OK:
+		pingback_succeed(pb, row);
+		break;
+	case STORE_DUPLICATE:
+		pingback_fault(pb, PB_FAULT_ALREADY_REGISTERED, MSG_DUPLICATE,
+		    "duplicate");
+		break;
+	case STORE_ERROR:
+		snprintf(reason, sizeof(reason), "store: %s",
+		    cause != NULL ? cause : "error");
+		log_event(LOG_ERR, "store.error", "id", pb->id,
+		    "path", pb->pbd->conf->store_path, "error", cause, NULL);
+		pingback_fault(pb, PB_FAULT_UPSTREAM, MSG_STORE, reason);
+		break;
+	}
 }
 
-/* Insert the verified mention; a locked store is retried from a timer. */
+/* Queue the verified mention; pingback_stored_cb answers. */
 static void
 pingback_store(struct pingback *pb)
 {
 	struct mention	 m;
-	struct timeval	 tv = { 0, PBD_STORE_BUSY_RETRY_MS * 1000 };
-	char		*cause = NULL, reason[160];
-	int64_t		 row = 0;
 
 	memset(&m, 0, sizeof(m));
 	m.kind = "pingback";
@@ -268,36 +278,7 @@ pingback_store(struct pingback *pb)
 	m.status = pb->default_status;
 	m.client_ip = pb->client;
 	m.received_at = pb->received_at;
-	switch (store_insert(pb->pbd->store, &m, &row, &cause)) {
-	case STORE_OK:
-		pingback_succeed(pb, row);
-		break;
-	case STORE_DUPLICATE:
-		pingback_fault(pb, PB_FAULT_ALREADY_REGISTERED, MSG_DUPLICATE,
-		    "duplicate");
-		break;
-	case STORE_BUSY:
-		if (++pb->tries < PBD_STORE_BUSY_TRIES) {
-			if (pb->retry == NULL && (pb->retry = evtimer_new(
-			    pb->pbd->base, pingback_retry_cb, pb)) == NULL)
-				fatalx("evtimer_new failed");
-			evtimer_add(pb->retry, &tv);
-			break;
-		}
-		log_event(LOG_WARNING, "store.busy", "id", pb->id,
-		    "path", pb->pbd->conf->store_path, NULL);
-		pingback_fault(pb, PB_FAULT_UPSTREAM, MSG_STORE,
-		    "store locked");
-		break;
-	case STORE_ERROR:
-		snprintf(reason, sizeof(reason), "store: %s",
-		    cause != NULL ? cause : "error");
-		log_event(LOG_ERR, "store.error", "id", pb->id,
-		    "path", pb->pbd->conf->store_path, "error", cause, NULL);
-		pingback_fault(pb, PB_FAULT_UPSTREAM, MSG_STORE, reason);
-		break;
-	}
-	free(cause);
+	pb->job = store_submit(pb->pbd->store, &m, pingback_stored_cb, pb);
 }
 
 /* Map a failed fetch to a reason for the log; clients see one message. */

@@ -16,10 +16,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
+struct conf;
+struct delivery;
 struct event_base;
 struct fetch_ctx;
 struct sink;
+struct store;
 
 /* One sink's configuration: a [sink.NAME] section. */
 struct sink_conf {
@@ -32,8 +36,8 @@ struct sink_conf {
 	long		 timeout;	/* s per delivery attempt */
 	char		*url;		/* webhook */
 	char		*secret;	/* webhook: HMAC-SHA256 key */
-	char		**argv;		/* exec: program and arguments */
-	size_t		 argc;
+	char		**argv;		/* exec: program and arguments, */
+	size_t		 argc;		/* NULL-terminated; argv[0] absolute */
 };
 
 /* One delivery: the mention as the JSON document sinks receive. */
@@ -64,7 +68,7 @@ struct sink_ops {
 
 struct sink {
 	const struct sink_ops	*ops;
-	const struct sink_conf	*conf;		/* owned by struct conf */
+	const struct sink_conf	*conf;		/* sink.c's copy, until close */
 	struct event_base	*base;
 	struct fetch_ctx	*fetch;		/* for HTTP sinks */
 	void			*priv;
@@ -75,5 +79,56 @@ extern const struct sink_ops sink_exec_ops;
 
 /* sink.c: the registry. */
 const struct sink_ops *sink_ops_lookup(const char *type);
+
+/*
+ * sink.c: the delivery scheduler.  It opens every [sink.NAME] of the
+ * configuration, tells the store to create a delivery row per sink for
+ * each new mention, and delivers the due rows (up to each sink's
+ * concurrency) from a timer and whenever the store commits new ones.
+ */
+struct sinks;
+struct sinks_counts {
+	uint64_t	 pending;	/* in the store, now (in flight too) */
+	uint64_t	 inflight;	/* deliveries running */
+	uint64_t	 delivered;	/* since the daemon started */
+	uint64_t	 failed;	/* since the daemon started: max_age */
+};
+/* Test hooks; a NULL member (or NULL hooks) is the production one. */
+struct sinks_hooks {
+	const struct sink_ops *(*lookup)(const char *type);
+	time_t		(*now)(void);		/* wall clock, seconds */
+	double		(*jitter)(void);	/* in [0.5, 1.0] */
+};
+
+/* Open every configured sink; NULL with *cause (caller frees) if one fails. */
+struct sinks	*sinks_new(struct event_base *, struct store *,
+		    struct fetch_ctx *, const struct conf *, char **cause);
+struct sinks	*sinks_new_hooks(struct event_base *, struct store *,
+		    struct fetch_ctx *, const struct conf *,
+		    const struct sinks_hooks *, char **cause);
+/*
+ * SIGHUP, in two steps so that a reload can be refused as a whole:
+ * prepare opens what the new configuration (and store, if it changed)
+ * needs and changes nothing; commit switches to it, closing the sinks
+ * that are gone or changed (their deliveries in flight are abandoned:
+ * they stay pending in the store and are retried); abort drops what
+ * prepare opened.  Unchanged sinks on the same store are kept, with
+ * their deliveries in flight.  sinks_reload is prepare, then commit.
+ */
+int		 sinks_reload_prepare(struct sinks *, const struct conf *,
+		    struct store *, char **cause);
+void		 sinks_reload_commit(struct sinks *);
+void		 sinks_reload_abort(struct sinks *);
+int		 sinks_reload(struct sinks *, const struct conf *,
+		    struct store *, char **cause);
+/* Look for due deliveries soon (the store does this after a commit). */
+void		 sinks_kick(struct sinks *);
+void		 sinks_counts(const struct sinks *, struct sinks_counts *);
+/* Close every sink, abandoning deliveries in flight; before store_close. */
+void		 sinks_free(struct sinks *);
+/* The JSON document for a delivery (doc/SINKS.md); caller frees. */
+char		*sink_payload(const struct delivery *, size_t *len);
+/* Its idempotency key: 64 hex digits; buf has at least 65 bytes. */
+void		 sink_key(const struct delivery *, char *buf, size_t len);
 
 #endif

@@ -358,13 +358,20 @@ def run_cmd(args, timeout=20, env=None):
 # ---------------------------------------------------------------- daemon
 
 class _TimeoutTransport(xmlrpc.client.Transport):
-    def __init__(self, timeout):
+    """xmlrpc.client transport with a timeout and, optionally, a local
+    address to connect from (client="127.0.0.5": any 127/8 address is
+    a different client to the daemon)."""
+
+    def __init__(self, timeout, client=None):
         super().__init__()
         self._timeout = timeout
+        self._client = client
 
     def make_connection(self, host):
         conn = super().make_connection(host)
         conn.timeout = self._timeout
+        if self._client is not None:
+            conn.source_address = (self._client, 0)
         return conn
 
 
@@ -395,13 +402,19 @@ class Result:
 class Daemon:
     """One pingbackd process with its own config in a temp directory."""
 
-    def __init__(self, tmp, sections, name="pbd", env=None):
+    def __init__(self, tmp, sections, name="pbd", env=None, wrap=None,
+                 pass_fds=()):
+        """wrap: argv run in front of the daemon's (a program that ends
+        by exec'ing it, e.g. systemd-socket-activate); pass_fds: kept
+        open in the child."""
         self.tmp = tmp
         self.name = name
         self.sections = sections
         self.conf_path = os.path.join(tmp, name + ".conf")
         self.where = write_config(self.conf_path, sections)
         self.env = clean_env(env)
+        self.wrap = list(wrap or [])
+        self.pass_fds = tuple(pass_fds)
         self.proc = None
         self.lines = []
         self.addrs = []
@@ -414,9 +427,10 @@ class Daemon:
 
     def start(self, wait=True, timeout=10):
         self.proc = subprocess.Popen(
-            [PINGBACKD, "-c", self.conf_path], stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
-            cwd=self.tmp)
+            self.wrap + [PINGBACKD, "-c", self.conf_path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=self.env, cwd=self.tmp,
+            pass_fds=self.pass_fds)
         _daemons.append(self)
         self.check_exit = True
         for stream, tag in ((self.proc.stderr, "stderr"),
@@ -549,16 +563,17 @@ class Daemon:
     def url(self, i=0):
         return "http://%s%s" % (self.addrs[i], self.path)
 
-    def proxy(self, timeout=20, i=0):
-        return xmlrpc.client.ServerProxy(self.url(i),
-                                         transport=_TimeoutTransport(timeout))
+    def proxy(self, timeout=20, i=0, client=None):
+        return xmlrpc.client.ServerProxy(
+            self.url(i), transport=_TimeoutTransport(timeout, client))
 
-    def call(self, method, *args, timeout=20, i=0):
-        """Call method; return a Result (never raises)."""
+    def call(self, method, *args, timeout=20, i=0, client=None):
+        """Call method (from local address client, if given); return a
+        Result (never raises)."""
         r = Result()
         t0 = time.monotonic()
         try:
-            r.value = getattr(self.proxy(timeout, i), method)(*args)
+            r.value = getattr(self.proxy(timeout, i, client), method)(*args)
         except xmlrpc.client.Fault as f:
             r.fault, r.fault_string = f.faultCode, f.faultString
         except Exception as e:
@@ -566,14 +581,63 @@ class Daemon:
         r.elapsed = time.monotonic() - t0
         return r
 
-    def ping(self, source, target, timeout=20, i=0):
+    def ping(self, source, target, timeout=20, i=0, client=None):
         return self.call("pingback.ping", source, target, timeout=timeout,
-                         i=i)
+                         i=i, client=client)
 
-    def http(self, method, path, body=None, headers=None, timeout=15, i=0):
+    def http(self, method, path, body=None, headers=None, timeout=15, i=0,
+             client=None):
         """Raw HTTP; return (status, headers dict, body bytes)."""
         host, port = self.hostport(i)
-        return raw_http(host, port, method, path, body, headers, timeout)
+        return raw_http(host, port, method, path, body, headers, timeout,
+                        client)
+
+    # -- process state
+
+    def status_kib(self, key="VmRSS"):
+        """A kB value of /proc/PID/status (VmRSS: resident memory);
+        None if the process is gone or the key missing."""
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                for line in f:
+                    if line.startswith(key + ":"):
+                        return int(line.split()[1])
+        except (OSError, ValueError, AttributeError):
+            pass
+        return None
+
+    def rss_kib(self):
+        return self.status_kib("VmRSS")
+
+    def fds(self, kind=None):
+        """Open descriptors of the daemon, or only those whose link
+        starts with kind (e.g. "socket:"); None if it is gone."""
+        base = "/proc/%d/fd" % self.proc.pid
+        try:
+            names = os.listdir(base)
+        except OSError:
+            return None
+        if kind is None:
+            return len(names)
+        n = 0
+        for fd in names:
+            try:
+                if os.readlink(os.path.join(base, fd)).startswith(kind):
+                    n += 1
+            except OSError:
+                pass
+        return n
+
+    def sanitized(self):
+        """Is the daemon built with AddressSanitizer?"""
+        try:
+            with open("/proc/%d/maps" % self.proc.pid) as f:
+                if "libasan" in f.read():
+                    return True
+            with open(PINGBACKD, "rb") as f:
+                return b"__asan_init" in f.read()
+        except OSError:
+            return False
 
     def post_xml(self, body, timeout=15, path=None, i=0):
         """POST a raw body to the XML-RPC path; return (status, Result)."""
@@ -591,8 +655,11 @@ class Daemon:
         return store_rows(self.store_path, where, args)
 
 
-def raw_http(host, port, method, path, body=None, headers=None, timeout=15):
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+def raw_http(host, port, method, path, body=None, headers=None, timeout=15,
+             client=None):
+    conn = http.client.HTTPConnection(
+        host, port, timeout=timeout,
+        source_address=(client, 0) if client is not None else None)
     try:
         if isinstance(body, str):
             body = body.encode("utf-8")

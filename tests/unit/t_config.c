@@ -1,7 +1,8 @@
 /*
- * Unit tests for config.c: defaults, a full file, every error class with
- * its exact "file:line: message" text, lists, repeats, the shipped
- * example and development configurations, and conf_target_allowed.
+ * Unit tests for config.c and config_sink.c: defaults, a full file,
+ * every error class with its exact "file:line: message" text, lists,
+ * repeats, [sink.NAME] sections, the shipped example and development
+ * configurations, and conf_target_allowed.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 
 #include "log.h"
 #include "pbd.h"
+#include "sink.h"
 #include "xmalloc.h"
 
 static char	 tmp_path[4096];
@@ -233,6 +235,27 @@ START_TEST(t_full)
 	ck_assert_str_eq(c->block_targets[1], "old.blog.example.com");
 	ck_assert_int_eq(c->log_level, LOG_DEBUG);
 	ck_assert_int_eq(c->log_format, LOG_FORMAT_JSON);
+	ck_assert_uint_eq(c->nsinks, 2);
+	ck_assert_str_eq(c->sinks[0].name, "blog-db");
+	ck_assert_str_eq(c->sinks[0].type, "webhook");
+	ck_assert_str_eq(c->sinks[0].url,
+	    "https://comments.example.com/api/pingbacks?via=pingbackd");
+	ck_assert_str_eq(c->sinks[0].secret,
+	    "0123456789abcdef-not-a-real-secret");
+	ck_assert_int_eq(c->sinks[0].max_age, 172800);
+	ck_assert_int_eq(c->sinks[0].retry_base, 10);
+	ck_assert_int_eq(c->sinks[0].retry_max, 600);
+	ck_assert_int_eq(c->sinks[0].concurrency, 8);
+	ck_assert_int_eq(c->sinks[0].timeout, 20);
+	ck_assert_ptr_null(c->sinks[0].argv);
+	ck_assert_str_eq(c->sinks[1].name, "archive_1");
+	ck_assert_str_eq(c->sinks[1].type, "exec");
+	ck_assert_uint_eq(c->sinks[1].argc, 2);
+	ck_assert_str_eq(c->sinks[1].argv[0], "/bin/cat");
+	ck_assert_str_eq(c->sinks[1].argv[1], "-u");
+	ck_assert_ptr_null(c->sinks[1].argv[2]);
+	ck_assert_ptr_null(c->sinks[1].url);
+	ck_assert_int_eq(c->sinks[1].max_age, 86400);
 	conf_free(c);
 	free(path);
 }
@@ -275,6 +298,7 @@ START_TEST(t_example)
 	ck_assert_uint_eq(c->nblock_targets, 0);
 	ck_assert_int_eq(c->log_level, d->log_level);
 	ck_assert_int_eq(c->log_format, d->log_format);
+	ck_assert_uint_eq(c->nsinks, 0);	/* examples commented out */
 	conf_free(d);
 	conf_free(c);
 	free(path);
@@ -605,9 +629,6 @@ START_TEST(t_listen)
 	t_expect("[server]\nlisten = a_b:80\n",
 	    "%s:4: [server] listen: \"a_b:80\" is not a valid address: bad "
 	    "character in host name");
-	t_expect("[server]\nlisten =\n",
-	    "%s:4: [server] listen: empty value (expected host:port, "
-	    "[v6]:port or unix:/path)");
 	t_expect("[server]\nlisten = 127.0.0.1:80\nlisten = 127.0.0.1:80\n",
 	    "%s:5: [server] listen: \"127.0.0.1:80\" is given twice");
 
@@ -620,6 +641,17 @@ START_TEST(t_listen)
 	ck_assert_str_eq(c->listen[1], "[::1]:0");
 	ck_assert_str_eq(c->listen[2], "localhost:65535");
 	ck_assert_str_eq(c->listen[3], "unix:/tmp/p.sock");
+	conf_free(c);
+
+	/* Empty: no addresses of its own (sockets from systemd). */
+	c = t_load("[targets]\nallow = https://a.example/\n[server]\n"
+	    "listen =\n");
+	ck_assert_uint_eq(c->nlisten, 0);
+	ck_assert_ptr_null(c->listen);
+	conf_free(c);
+	c = t_load("[targets]\nallow = https://a.example/\n[server]\n"
+	    "listen =\nlisten = 127.0.0.1:0\n");
+	ck_assert_uint_eq(c->nlisten, 1);
 	conf_free(c);
 }
 END_TEST
@@ -746,6 +778,14 @@ START_TEST(t_several)
 	    "or IP address\n"
 	    "%s:28: [limits] block_sources: \"ftp://x.example/\" is not an "
 	    "absolute http(s) URL\n"
+	    "%s:32: [sink.hook] command: not a key of a webhook sink\n"
+	    "%s:39: [sink.run] command: \"bin/run\" is not an absolute "
+	    "path\n"
+	    "%s:41: [sink.bad name]: a sink name is 1 to 32 letters, digits, "
+	    "'_' or '-'\n"
+	    "%s:44: [sink.hook] is given twice (first at line 30)\n"
+	    "%s:35: [sink.hook] retry_max: \"30\" is less than retry_base "
+	    "(60)\n"
 	    "%s: [targets] allow is required", "%s", path);
 	ck_assert_str_eq(errors, want);
 	free(want);
@@ -1076,6 +1116,203 @@ START_TEST(t_blocked)
 }
 END_TEST
 
+START_TEST(t_sinks)
+{
+	struct conf		*c;
+	const struct sink_conf	*s;
+
+	c = t_load("[targets]\nallow = https://a.example/\n"
+	    "[sink.hook]\ntype = webhook\n"
+	    "url = https://comments.example/hook?x=1\nsecret = s3cr3t!\n"
+	    "[server]\nmax_body = 1024\n"
+	    "[sink.Run-1_x]\ncommand = /bin/cat -u  extra\tword\n"
+	    "type = exec\nmax_age = 60\nretry_base = 1\nretry_max = 1\n"
+	    "concurrency = 256\ntimeout = 300\n"
+	    "[sink.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\ntype = exec\n"
+	    "command = /bin/cat\nmax_age = 2592000\nretry_base = 3600\n"
+	    "retry_max = 86400\n");
+	ck_assert_uint_eq(c->max_body, 1024);
+	ck_assert_uint_eq(c->nsinks, 3);
+	s = &c->sinks[0];
+	ck_assert_str_eq(s->name, "hook");
+	ck_assert_str_eq(s->type, "webhook");
+	ck_assert_str_eq(s->url, "https://comments.example/hook?x=1");
+	ck_assert_str_eq(s->secret, "s3cr3t!");
+	ck_assert_ptr_null(s->argv);
+	ck_assert_uint_eq(s->argc, 0);
+	ck_assert_int_eq(s->max_age, 86400);
+	ck_assert_int_eq(s->retry_base, 5);
+	ck_assert_int_eq(s->retry_max, 3600);
+	ck_assert_int_eq(s->concurrency, 4);
+	ck_assert_int_eq(s->timeout, 10);
+	s = &c->sinks[1];
+	ck_assert_str_eq(s->name, "Run-1_x");
+	ck_assert_str_eq(s->type, "exec");
+	ck_assert_ptr_null(s->url);
+	ck_assert_ptr_null(s->secret);
+	ck_assert_uint_eq(s->argc, 4);
+	ck_assert_str_eq(s->argv[0], "/bin/cat");
+	ck_assert_str_eq(s->argv[1], "-u");
+	ck_assert_str_eq(s->argv[2], "extra");
+	ck_assert_str_eq(s->argv[3], "word");
+	ck_assert_ptr_null(s->argv[4]);
+	ck_assert_int_eq(s->max_age, 60);
+	ck_assert_int_eq(s->retry_base, 1);
+	ck_assert_int_eq(s->retry_max, 1);
+	ck_assert_int_eq(s->concurrency, 256);
+	ck_assert_int_eq(s->timeout, 300);
+	s = &c->sinks[2];
+	ck_assert_uint_eq(strlen(s->name), 32);
+	ck_assert_int_eq(s->max_age, 2592000);
+	ck_assert_int_eq(s->retry_base, 3600);
+	ck_assert_int_eq(s->retry_max, 86400);
+	conf_free(c);
+
+	/* No sink at all is fine. */
+	c = t_load("[targets]\nallow = https://a.example/\n");
+	ck_assert_uint_eq(c->nsinks, 0);
+	ck_assert_ptr_null(c->sinks);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(t_sink_errors)
+{
+	char	*errors;
+
+	/* Sections. */
+	t_expect("[sink]\ntype = exec\n",
+	    "%s:3: [sink] needs a name, as in [sink.NAME]");
+	t_expect("[sink.]\ntype = exec\n",
+	    "%s:3: [sink.]: a sink name is 1 to 32 letters, digits, '_' or "
+	    "'-'");
+	t_expect("[sink.a b]\ntype = exec\n",
+	    "%s:3: [sink.a b]: a sink name is 1 to 32 letters, digits, '_' "
+	    "or '-'");
+	t_expect("[sink.a.b]\n",
+	    "%s:3: [sink.a.b]: a sink name is 1 to 32 letters, digits, '_' "
+	    "or '-'");
+	t_expect("[sink.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n",
+	    "%s:3: [sink.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]: a sink name is 1 "
+	    "to 32 letters, digits, '_' or '-'");
+	t_expect("[Sink.a]\n", "%s:3: unknown section [Sink.a]");
+	t_expect("[sink.a]\ntype = webhook\nurl = https://x.example/\n"
+	    "[sink.a]\ntype = exec\nfoo = 1\n",
+	    "%s:6: [sink.a] is given twice (first at line 3)");
+	t_expect("[sink.a]\ntype = webhook\nurl = https://x.example/\n"
+	    "foo = 1\n", "%s:6: unknown key \"foo\" in [sink.a]");
+	/* What a sink lacks: reported at its header. */
+	t_expect("[sink.hook]\n",
+	    "%s:3: [sink.hook] type is required (webhook or exec)");
+	t_expect("[sink.hook]\nmax_age = 60\n[server]\nmax_body = 1024\n",
+	    "%s:3: [sink.hook] type is required (webhook or exec)");
+	t_expect("[sink.hook]\ntype = smtp\n",
+	    "%s:4: [sink.hook] type: \"smtp\" is not webhook or exec");
+	t_expect("[sink.hook]\ntype = webhook\n",
+	    "%s:3: [sink.hook] url is required for a webhook sink");
+	t_expect("[sink.run]\ntype = exec\n",
+	    "%s:3: [sink.run] command is required for an exec sink");
+	/* Keys of the other type, before or after type. */
+	t_expect("[sink.hook]\ntype = webhook\nurl = https://x.example/\n"
+	    "command = /bin/cat\n",
+	    "%s:6: [sink.hook] command: not a key of a webhook sink");
+	t_expect("[sink.hook]\nurl = https://x.example/\nsecret = k\n"
+	    "command = /bin/cat\ntype = exec\n",
+	    "%s:4: [sink.hook] url: not a key of an exec sink\n"
+	    "%s:5: [sink.hook] secret: not a key of an exec sink");
+	t_expect("[sink.run]\ntype = exec\ncommand = /bin/cat\nsecret = x\n",
+	    "%s:6: [sink.run] secret: not a key of an exec sink");
+	/* webhook */
+	t_expect("[sink.hook]\ntype = webhook\nurl = ftp://x.example/\n",
+	    "%s:5: [sink.hook] url: \"ftp://x.example/\" is not an absolute "
+	    "http(s) URL");
+	t_expect("[sink.hook]\ntype = webhook\nurl = /hook\n",
+	    "%s:5: [sink.hook] url: \"/hook\" is not an absolute http(s) URL");
+	t_expect("[sink.hook]\ntype = webhook\nurl = https://x.example/a b\n",
+	    "%s:5: [sink.hook] url: \"https://x.example/a b\" must have no "
+	    "spaces or control characters");
+	t_expect("[sink.hook]\ntype = webhook\nurl =\n",
+	    "%s:5: [sink.hook] url: empty value (expected an http or https "
+	    "URL)");
+	t_expect("[sink.hook]\ntype = webhook\nurl = https://x.example/\n"
+	    "secret =\n", "%s:6: [sink.hook] secret: empty value (leave the "
+	    "key out for unsigned requests)");
+	/* The secret is never repeated in an error. */
+	errors = t_errors("[targets]\nallow = https://a.example/\n"
+	    "[sink.hook]\ntype = webhook\nurl = https://x.example/\n"
+	    "secret = hunter2\thunter3\n");
+	ck_assert_ptr_null(strstr(errors, "hunter"));
+	ck_assert_ptr_nonnull(strstr(errors, ":6: [sink.hook] secret: the "
+	    "value has control characters"));
+	free(errors);
+	/* exec */
+	t_expect("[sink.run]\ntype = exec\ncommand = bin/cat\n",
+	    "%s:5: [sink.run] command: \"bin/cat\" is not an absolute path");
+	t_expect("[sink.run]\ntype = exec\ncommand = /nonexistent/prog -x\n",
+	    "%s:5: [sink.run] command: \"/nonexistent/prog\" cannot be run: "
+	    "No such file or directory");
+	t_expect("[sink.run]\ntype = exec\ncommand = /etc/passwd\n",
+	    "%s:5: [sink.run] command: \"/etc/passwd\" cannot be run: "
+	    "Permission denied");
+	t_expect("[sink.run]\ntype = exec\ncommand = /\n",
+	    "%s:5: [sink.run] command: \"/\" is not a regular file");
+	t_expect("[sink.run]\ntype = exec\ncommand =\n",
+	    "%s:5: [sink.run] command: empty value (expected /path/to/program "
+	    "[argument ...])");
+	t_expect("[sink.run]\ntype = exec\ncommand = /bin/cat\n  -u\n",
+	    "%s:6: [sink.run] command: unexpected indented line \"-u\" (only "
+	    "lists continue on indented lines)");
+	/* Numbers, and retry_max >= retry_base. */
+	t_expect("[sink.run]\ntype = exec\ncommand = /bin/cat\nmax_age = 59\n"
+	    "retry_base = 0\nretry_max = 86401\nconcurrency = 0\n"
+	    "timeout = 301\nconcurrency = x\n",
+	    "%s:6: [sink.run] max_age: \"59\" is out of range 60..2592000\n"
+	    "%s:7: [sink.run] retry_base: \"0\" is out of range 1..3600\n"
+	    "%s:8: [sink.run] retry_max: \"86401\" is out of range 1..86400\n"
+	    "%s:9: [sink.run] concurrency: \"0\" is out of range 1..256\n"
+	    "%s:10: [sink.run] timeout: \"301\" is out of range 1..300\n"
+	    "%s:11: [sink.run] concurrency: \"x\" is not a number");
+	t_expect("[sink.run]\ntype = exec\ncommand = /bin/cat\n"
+	    "retry_base = 60\nretry_max = 30\n",
+	    "%s:7: [sink.run] retry_max: \"30\" is less than retry_base (60)");
+	t_expect("[sink.run]\ntype = exec\ncommand = /bin/cat\n"
+	    "retry_max = 30\nretry_base = 60\n",
+	    "%s:7: [sink.run] retry_base: \"60\" is more than retry_max (30)");
+	t_expect("[sink.run]\ntype = exec\ncommand = /bin/cat\n"
+	    "retry_base = 3600\n[sink.b]\ntype = exec\ncommand = /bin/cat\n"
+	    "retry_max = 4\n",
+	    "%s:10: [sink.b] retry_max: \"4\" is less than retry_base (5)");
+}
+END_TEST
+
+START_TEST(t_sink_copy)
+{
+	struct conf		*c;
+	struct sink_conf	 a, b;
+
+	c = t_load("[targets]\nallow = https://a.example/\n"
+	    "[sink.hook]\ntype = webhook\nurl = https://x.example/\n"
+	    "secret = k\n[sink.run]\ntype = exec\ncommand = /bin/cat -u\n");
+	conf_sink_copy(&a, &c->sinks[0]);
+	conf_sink_copy(&b, &c->sinks[1]);
+	ck_assert_ptr_ne(a.url, c->sinks[0].url);
+	ck_assert_int_eq(conf_sink_equal(&a, &c->sinks[0]), 1);
+	ck_assert_int_eq(conf_sink_equal(&b, &c->sinks[1]), 1);
+	ck_assert_int_eq(conf_sink_equal(&a, &b), 0);
+	ck_assert_str_eq(b.argv[1], "-u");
+	ck_assert_ptr_null(b.argv[2]);
+	conf_free(c);
+	/* The copies outlive the configuration. */
+	ck_assert_str_eq(a.secret, "k");
+	b.timeout++;
+	ck_assert_int_eq(conf_sink_equal(&b, &b), 1);
+	conf_sink_clear(&a);
+	conf_sink_clear(&b);
+	conf_sink_clear(&b);
+	conf_sink_clear(NULL);
+}
+END_TEST
+
 static Suite *
 t_config_suite(void)
 {
@@ -1107,6 +1344,9 @@ t_config_suite(void)
 	tcase_add_test(tc, t_target_allowed);
 	tcase_add_test(tc, t_block_lists);
 	tcase_add_test(tc, t_blocked);
+	tcase_add_test(tc, t_sinks);
+	tcase_add_test(tc, t_sink_errors);
+	tcase_add_test(tc, t_sink_copy);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -1,4 +1,6 @@
 /* Unit tests for log.c: line shape, escaping, JSON, levels. */
+#include <sys/uio.h>
+
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -457,6 +459,196 @@ START_TEST(long_value_bounded)
 }
 END_TEST
 
+/*
+ * Native journal: a stand-in for sd_journal_sendv that keeps the
+ * entry's fields, each "FIELD=value" (values may hold newlines).
+ */
+#define JMAX	16
+static char	*jfields[JMAX];
+static int	 jcount, jcalls, jfail;
+
+static void
+jclear(void)
+{
+	int	 i;
+
+	for (i = 0; i < jcount; i++)
+		free(jfields[i]);
+	jcount = 0;
+}
+
+static void
+jreset(void)
+{
+	jclear();
+	jcalls = jfail = 0;
+}
+
+static int
+jsendv(const struct iovec *iov, int n)
+{
+	int	 i;
+
+	jclear();
+	jcalls++;
+	for (i = 0; i < n && i < JMAX; i++) {
+		jfields[i] = xmalloc(iov[i].iov_len + 1);
+		memcpy(jfields[i], iov[i].iov_base, iov[i].iov_len);
+		jfields[i][iov[i].iov_len] = '\0';
+	}
+	jcount = i;
+	return (jfail ? -ENOENT : 0);
+}
+
+/* The value of FIELD in the last entry, or NULL. */
+static const char *
+jget(const char *name)
+{
+	size_t	 len = strlen(name);
+	int	 i;
+
+	for (i = 0; i < jcount; i++)
+		if (strncmp(jfields[i], name, len) == 0 &&
+		    jfields[i][len] == '=')
+			return (jfields[i] + len + 1);
+	return (NULL);
+}
+
+static void
+jsetup(void)
+{
+	setup();
+	jreset();
+	log_setjournal(jsendv);
+}
+
+static void
+jteardown(void)
+{
+	log_setjournal(NULL);
+	jreset();
+	teardown();
+}
+
+START_TEST(journal_fields)
+{
+	char	*s;
+
+	log_event(LOG_INFO, "pingback.rejected", "id", "7f3a09c1",
+	    "source", "https://a.example/p?q=\"x y\"\nz", "target",
+	    "https://blog.example.com/post/", "client", "203.0.113.9",
+	    "fault", "16", "ms", "12", NULL);
+	ck_assert_int_eq(jcalls, 1);
+	ck_assert_str_eq(jget("MESSAGE"), "level=info event=pingback.rejected "
+	    "id=7f3a09c1 source=\"https://a.example/p?q=\\\"x y\\\"\\nz\" "
+	    "target=https://blog.example.com/post/ client=203.0.113.9 "
+	    "fault=16 ms=12");
+	ck_assert_str_eq(jget("PRIORITY"), "6");
+	ck_assert_str_eq(jget("SYSLOG_IDENTIFIER"), "pingbackd");
+	ck_assert_str_eq(jget("PINGBACKD_EVENT"), "pingback.rejected");
+	/* Fields carry the value as given, not the escaped one. */
+	ck_assert_str_eq(jget("SOURCE_URL"),
+	    "https://a.example/p?q=\"x y\"\nz");
+	ck_assert_str_eq(jget("TARGET_URL"), "https://blog.example.com/post/");
+	ck_assert_str_eq(jget("PINGBACK_ID"), "7f3a09c1");
+	ck_assert_str_eq(jget("FAULT_CODE"), "16");
+	ck_assert_int_eq(jcount, 8);	/* client, ms: in MESSAGE only */
+	/* Sent to the journal: nothing on the stream. */
+	s = take();
+	ck_assert_str_eq(s, "");
+	free(s);
+}
+END_TEST
+
+START_TEST(journal_priorities)
+{
+	log_event(LOG_NOTICE, "ready", NULL);
+	ck_assert_str_eq(jget("PRIORITY"), "5");
+	ck_assert_ptr_null(jget("PINGBACK_ID"));
+	log_warnx("w");
+	ck_assert_str_eq(jget("PRIORITY"), "4");
+	ck_assert_str_eq(jget("PINGBACKD_EVENT"), "log");
+	log_warn("e");
+	ck_assert_str_eq(jget("PRIORITY"), "3");
+	jcalls = 0;
+	log_debug("filtered");
+	ck_assert_int_eq(jcalls, 0);
+}
+END_TEST
+
+START_TEST(journal_skips_null_first_wins)
+{
+	log_event(LOG_INFO, "x", "id", NULL, "target", "t1", "target", "t2",
+	    "id", "abc", NULL);
+	ck_assert_str_eq(jget("PINGBACK_ID"), "abc");
+	ck_assert_str_eq(jget("TARGET_URL"), "t1");
+	ck_assert_ptr_null(jget("SOURCE_URL"));
+	ck_assert_ptr_null(jget("FAULT_CODE"));
+}
+END_TEST
+
+START_TEST(journal_value_bounded)
+{
+	char	*big;
+	size_t	 i;
+
+	big = xmalloc(5001);
+	memset(big, 'x', 5000);
+	big[5000] = '\0';
+	log_event(LOG_INFO, "x", "target", big, NULL);
+	ck_assert_uint_eq(strlen(jget("TARGET_URL")), LOG_JOURNAL_VALUE_BYTES);
+	/* Cut before a UTF-8 sequence, not inside it. */
+	big[0] = 'a';
+	for (i = 1; i + 1 < 5000; i += 2) {
+		big[i] = (char)0xc3;
+		big[i + 1] = (char)0xa9;
+	}
+	big[4999] = '\0';
+	log_event(LOG_INFO, "x", "source", big, NULL);
+	ck_assert_uint_eq(strlen(jget("SOURCE_URL")),
+	    LOG_JOURNAL_VALUE_BYTES - 1);
+	free(big);
+}
+END_TEST
+
+START_TEST(journal_json_message)
+{
+	log_setformat(LOG_FORMAT_JSON);
+	log_event(LOG_INFO, "x", "id", "1a", NULL);
+	ck_assert_str_eq(jget("MESSAGE"),
+	    "{\"level\":\"info\",\"event\":\"x\",\"id\":\"1a\"}");
+	ck_assert_str_eq(jget("PINGBACK_ID"), "1a");
+}
+END_TEST
+
+START_TEST(journal_fallback)
+{
+	jfail = 1;
+	log_event(LOG_INFO, "x", "a", "1", NULL);
+	ck_assert_int_eq(jcalls, 1);
+	/* The journal refused it: stderr's "<N>" line instead. */
+	expect_line("<6>level=info event=x a=1");
+}
+END_TEST
+
+START_TEST(journal_stream_mismatch)
+{
+	char	*s;
+
+	/* A JOURNAL_STREAM that is not our stderr: no native journal. */
+	setenv("JOURNAL_STREAM", "0:1", 1);
+	log_init(LOG_INFO, LOG_FORMAT_LOGFMT);
+	log_setstream(mem);
+	jreset();
+	log_event(LOG_INFO, "x", NULL);
+	ck_assert_int_eq(jcalls, 0);
+	s = one_line();
+	ck_assert_str_eq(s, "<6>level=info event=x");
+	free(s);
+	unsetenv("JOURNAL_STREAM");
+}
+END_TEST
+
 START_TEST(fatal_exits)
 {
 	fatalx("bye %s", "now");
@@ -469,6 +661,7 @@ log_suite(void)
 	Suite	*s = suite_create("log");
 	TCase	*tc = tcase_create("log");
 	TCase	*tf = tcase_create("fatal");
+	TCase	*tj = tcase_create("journal");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, logfmt_shape);
@@ -488,6 +681,16 @@ log_suite(void)
 	tcase_add_test(tc, journal_prefix);
 	tcase_add_test(tc, long_value_bounded);
 	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(tj, jsetup, jteardown);
+	tcase_add_test(tj, journal_fields);
+	tcase_add_test(tj, journal_priorities);
+	tcase_add_test(tj, journal_skips_null_first_wins);
+	tcase_add_test(tj, journal_value_bounded);
+	tcase_add_test(tj, journal_json_message);
+	tcase_add_test(tj, journal_fallback);
+	tcase_add_test(tj, journal_stream_mismatch);
+	suite_add_tcase(s, tj);
 
 	/* Apart, so CK_FORK=no CK_RUN_CASE=log can run the rest. */
 	tcase_add_checked_fixture(tf, setup, teardown);

@@ -46,6 +46,16 @@ static const struct {
 	{ "http://ex%41mple.com/", "http://example.com/" },
 	{ "http://example.com/2024/05/social-media-manager/",
 	  "http://example.com/2024/05/social-media-manager/" },
+	/* Found by tests/fuzz/fuzz_url: each was not idempotent. */
+	{ "http://h.example/a/%2E?c", "http://h.example/a/?c" },
+	{ "http://h.example/a/b/%2e%2E?c", "http://h.example/a/?c" },
+	{ "http://example.com/%a%31", "http://example.com/%a%31" },
+	{ "http://example.com/%%31a", "http://example.com/%%31a" },
+	{ "http://example.com/p?%a%31&%%32b",
+	  "http://example.com/p?%a%31&%%32b" },
+	{ "http://%31/", "http://0.0.0.1/" },
+	{ "http://%30x7f.1/", "http://127.0.0.1/" },
+	{ "http://%32130706433/x", "http://127.0.0.1/x" },
 };
 
 static const struct {
@@ -171,6 +181,10 @@ static const struct {
 	{ "http://host.ex/a/", "%7e%2f", "http://host.ex/a/~%2F" },
 	{ "http://host.ex/a/", "\xc3\xbc", "http://host.ex/a/%C3%BC" },
 	{ "http://host.ex:8080/a/", "b", "http://host.ex:8080/a/b" },
+	/* Found by tests/fuzz/fuzz_url (results that were not normal). */
+	{ "http://host.ex/a/", "b/%2E?c", "http://host.ex/a/b/?c" },
+	{ "http://host.ex/a/", "%a%31", "http://host.ex/a/%a%31" },
+	{ "http://host.ex/a/", "//%31", "http://0.0.0.1/" },
 	{ "http://host.ex/a/", "ftp://x/", NULL },
 	{ "http://host.ex/a/", "javascript:alert(1)", NULL },
 	{ "http://host.ex/a/", "mailto:a@b.example", NULL },
@@ -184,7 +198,7 @@ static const struct {
 START_TEST(test_resolve)
 {
 	const char	*cause = NULL;
-	char		*s;
+	char		*s, *t;
 
 	s = url_resolve(resolve_cases[_i].base, resolve_cases[_i].ref,
 	    &cause);
@@ -196,6 +210,11 @@ START_TEST(test_resolve)
 	}
 	ck_assert_msg(s != NULL, "%s: %s", resolve_cases[_i].ref, cause);
 	ck_assert_str_eq(s, resolve_cases[_i].out);
+	/* A resolved URL is normal: normalising it changes nothing. */
+	t = url_normalize(s, &cause);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(t, s);
+	free(t);
 	free(s);
 }
 END_TEST

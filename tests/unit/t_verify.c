@@ -624,6 +624,29 @@ START_TEST(test_odd_pages)
 }
 END_TEST
 
+START_TEST(test_host_title)
+{
+	const char	*cause = NULL;
+	char		 url[512];
+
+	/* Found by tests/fuzz/fuzz_verify: curl passes any byte in a host. */
+	ck_assert_int_eq(verify_page("", 0, NULL, "http:/\x9e", TARGET, &res,
+	    &cause), 0);
+	ck_assert_str_eq(res.title, "\xef\xbf\xbd");
+	verify_result_free(&res);
+	run("<p>no title</p>", NULL, "http://source.e\x9e" "xample/dir/",
+	    TARGET);
+	ck_assert_str_eq(res.title, "source.e\xef\xbf\xbdxample");
+	/* A host title is cut like any other. */
+	memcpy(url, "http://", 7);
+	memset(url + 7, 'a', 400);
+	strcpy(url + 407, ".example/");
+	run("<title> </title>", NULL, url, TARGET);
+	ck_assert_uint_eq(u8len(res.title), PBD_MAX_TITLE_CHARS);
+	ck_assert_str_eq(res.title + strlen(res.title) - 3, "\xe2\x80\xa6");
+}
+END_TEST
+
 START_TEST(test_is_html)
 {
 	ck_assert(verify_is_html(NULL));
@@ -666,6 +689,7 @@ verify_suite(void)
 	tcase_add_test(tc, test_excerpt_cut);
 	tcase_add_test(tc, test_excerpt_multibyte);
 	tcase_add_test(tc, test_odd_pages);
+	tcase_add_test(tc, test_host_title);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fixtures");
 	tcase_add_checked_fixture(tc, NULL, teardown);
