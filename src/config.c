@@ -80,6 +80,10 @@ conf_section(const struct conf_parse *p, const struct conf_key *k)
 	return (k->sink != CONF_SINK_NONE ? p->sink_section : k->section);
 }
 
+static void conf_badv(struct conf_parse *, int, const struct conf_key *,
+    const char *, const char *, va_list)
+    __attribute__((format(printf, 5, 0)));
+
 static void
 conf_badv(struct conf_parse *p, int line, const struct conf_key *k,
     const char *v, const char *fmt, va_list ap)

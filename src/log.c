@@ -441,6 +441,9 @@ log_event(int prio, const char *event, ...)
 	va_end(ap);
 }
 
+static void	log_msg(int, const char *, const char *, const char *, va_list)
+		    __attribute__((format(printf, 4, 0)));
+
 static void
 log_msg(int prio, const char *event, const char *err, const char *fmt,
     va_list ap)
