@@ -115,14 +115,19 @@ conns_unlink(struct conns *c, struct conn *cn)
 	c->n--;
 }
 
-/* Has evhttp let go of this connection? */
+/*
+ * Has evhttp let go of this connection?  bufferevent_free clears all
+ * three callbacks; evhttp clears only the read callback while it writes
+ * an answer, so one NULL callback alone proves nothing.
+ */
 static int
 conns_released(const struct conn *cn)
 {
-	bufferevent_data_cb	 rcb = NULL;
+	bufferevent_data_cb	 rcb = NULL, wcb = NULL;
+	bufferevent_event_cb	 ecb = NULL;
 
-	bufferevent_getcb(cn->bev, &rcb, NULL, NULL, NULL);
-	return (rcb == NULL);
+	bufferevent_getcb(cn->bev, &rcb, &wcb, &ecb, NULL);
+	return (rcb == NULL && wcb == NULL && ecb == NULL);
 }
 
 /* The peer of a connection, for a log line. */
@@ -318,6 +323,20 @@ size_t
 conns_count(const struct conns *c)
 {
 	return (c->n);
+}
+
+/* Bytes queued for writing on the connections evhttp still holds. */
+size_t
+conns_unsent(const struct conns *c)
+{
+	const struct conn	*cn;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(cn, &c->all, entry)
+		if (!conns_released(cn))
+			n += evbuffer_get_length(bufferevent_get_output(
+			    cn->bev));
+	return (n);
 }
 
 /* After evhttp_free: let go of every connection still referenced. */

@@ -26,7 +26,6 @@ struct pbd {
 	struct sinks		*sinks;		/* the outbox's deliveries */
 	struct pingback_list	 pingbacks;	/* in flight */
 	size_t			 ninflight;
-	size_t			 nreplying;	/* answers not yet written */
 	int			 stopping;
 	void			(*idle_cb)(struct pbd *); /* checks both */
 
@@ -56,6 +55,9 @@ void		 http_apply(struct http *, const struct conf *);
 void		 http_stop_accepting(struct http *);
 size_t		 http_connections(const struct http *);	/* open now */
 void		 http_free(struct http *);
+size_t		 http_unsent(const struct http *);
+void		 http_log_limit(struct http *, const char *limit,
+		    const char *client);
 /* Send an HTTP error with a short text body. */
 void		 http_send_text(struct pbd *, struct evhttp_request *, int code,
 		    const char *reason, const char *body);
@@ -77,6 +79,7 @@ void		 conns_idle(struct conns *, struct evhttp_request *);
 void		 conns_log_limit(struct conns *, const char *limit,
 		    const char *client);
 size_t		 conns_count(const struct conns *);
+size_t		 conns_unsent(const struct conns *);
 void		 conns_free(struct conns *);
 
 /* pingback.c */

@@ -538,6 +538,20 @@ http_stop_accepting(struct http *h)
 	h->nactivated = 0;
 }
 
+/* Log a limit once per client a minute. */
+void
+http_log_limit(struct http *h, const char *limit, const char *client)
+{
+	conns_log_limit(h->conns, limit, client);
+}
+
+/* Bytes of answers not yet written to their clients. */
+size_t
+http_unsent(const struct http *h)
+{
+	return (conns_unsent(h->conns));
+}
+
 size_t
 http_connections(const struct http *h)
 {
@@ -559,16 +573,13 @@ http_free(struct http *h)
 	free(h);
 }
 
-/* An answer has been written out (or dropped with its connection). */
+/* An answer has been written out: the keep-alive deadline starts. */
 static void
 http_complete_cb(struct evhttp_request *req, void *arg)
 {
 	struct pbd	*pbd = arg;
 
 	conns_idle(pbd->http->conns, req);
-	pbd->nreplying--;
-	if (pbd->stopping && pbd->idle_cb != NULL)
-		pbd->idle_cb(pbd);
 }
 
 static void
@@ -576,10 +587,8 @@ http_send(struct pbd *pbd, struct evhttp_request *req, int code,
     const char *reason, struct evbuffer *buf)
 {
 	/* A request whose client is gone is freed by the send itself. */
-	if (evhttp_request_get_connection(req) != NULL) {
-		pbd->nreplying++;
+	if (evhttp_request_get_connection(req) != NULL)
 		evhttp_request_set_on_complete_cb(req, http_complete_cb, pbd);
-	}
 	evhttp_send_reply(req, code, reason, buf);
 	evbuffer_free(buf);
 }
@@ -695,7 +704,8 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	uri = evhttp_request_get_evhttp_uri(req);
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (limited && (path == NULL || strcmp(path, h->xmlrpc_path) != 0)) {
-		http_refuse(h, req, client, 429, "Too Many Requests",
+		conns_log_limit(h->conns, "client_rate", client);
+		http_send_text(h->pbd, req, 429, "Too Many Requests",
 		    "too many requests; try again later");
 		return;
 	}

@@ -30,6 +30,7 @@
 #define MAIN_STATUS_INTERVAL_S	2	/* STATUS= refresh, if it changed */
 
 static struct event	*main_grace;
+static struct event	*main_flush;	/* stopping: answers being written */
 static struct event	*main_status_ev;	/* under systemd only */
 static struct event	*main_watchdog_ev;	/* with WatchdogSec= */
 static const char	*main_state = "starting";
@@ -255,12 +256,33 @@ done:
 	main_status(pbd, 1);
 }
 
-/* Called when a request or an answer finishes while stopping. */
+static void	main_idle(struct pbd *);
+
+static void
+main_flush_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	main_idle(arg);
+}
+
+/* Called when a request finishes while stopping. */
 static void
 main_idle(struct pbd *pbd)
 {
-	if (pbd->ninflight == 0 && pbd->nreplying == 0)
+	struct timeval		 tv = { 0, 20 * 1000 };
+
+	if (pbd->ninflight != 0)
+		return;
+	if (http_unsent(pbd->http) == 0) {
 		event_base_loopexit(pbd->base, NULL);
+		return;
+	}
+	/* Answers still being written: look again shortly (bounded by grace). */
+	if (main_flush == NULL && (main_flush = evtimer_new(pbd->base,
+	    main_flush_cb, pbd)) == NULL)
+		fatalx("evtimer_new failed");
+	evtimer_add(main_flush, &tv);
 }
 
 static void
@@ -412,6 +434,8 @@ main(int argc, char *argv[])
 		event_free(sigs[i]);
 	if (main_grace != NULL)
 		event_free(main_grace);
+	if (main_flush != NULL)
+		event_free(main_flush);
 	if (main_status_ev != NULL)
 		event_free(main_status_ev);
 	if (main_watchdog_ev != NULL)

@@ -46,6 +46,7 @@ struct pingback {
 
 	struct xr_call		 call;
 	int			 decoded;	/* call is valid */
+	int			 quiet;		/* outcome logged elsewhere */
 	char			*source_norm;
 	char			*target_norm;
 	char			*default_status;
@@ -203,13 +204,14 @@ pingback_fault(struct pingback *pb, int code, const char *msg,
 	pingback_ms(pb, ms, sizeof(ms));
 	snprintf(fault, sizeof(fault), "%d", code);
 	pb->pbd->rejected++;
-	log_event(LOG_INFO, pb->decoded && pb->call.method == XR_PING ?
-	    "pingback.rejected" :
-	    "xmlrpc.fault", "id", pb->id, "method", pingback_method(pb),
-	    "source", pingback_redact(pb->call.source, src, sizeof(src)),
-	    "target", pingback_redact(pb->call.target, tgt, sizeof(tgt)),
-	    "url", pb->call.url, "client", pb->client, "fault", fault,
-	    "reason", reason, "ms", ms, NULL);
+	if (!pb->quiet)
+		log_event(LOG_INFO, pb->decoded && pb->call.method == XR_PING ?
+		    "pingback.rejected" : "xmlrpc.fault", "id", pb->id,
+		    "method", pingback_method(pb),
+		    "source", pingback_redact(pb->call.source, src, sizeof(src)),
+		    "target", pingback_redact(pb->call.target, tgt, sizeof(tgt)),
+		    "url", pb->call.url, "client", pb->client, "fault", fault,
+		    "reason", reason, "ms", ms, NULL);
 	doc = xr_encode_fault(code, msg, &len);
 	pingback_answer(pb, doc, len);
 }
@@ -519,6 +521,9 @@ pingback_handle(struct pbd *pbd, struct evhttp_request *req,
 
 	pb = pingback_new(pbd, req, client);
 	if (limited) {
+		/* A flood is logged once per client a minute, not per request. */
+		http_log_limit(pbd->http, "client_rate", client);
+		pb->quiet = 1;
 		pingback_fault(pb, PB_FAULT_ACCESS_DENIED, MSG_DENIED,
 		    "rate limited");
 		return;

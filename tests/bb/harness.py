@@ -654,6 +654,15 @@ class Daemon:
     def rows(self, where="1=1", args=()):
         return store_rows(self.store_path, where, args)
 
+    def deliveries(self, where="1=1", args=()):
+        return delivery_rows(self.store_path, where, args)
+
+    def children(self):
+        """[(pid, state letter)] of the daemon's direct children."""
+        if self.proc is None:
+            return []
+        return [(c, proc_state(c)) for c in proc_children(self.proc.pid)]
+
 
 def raw_http(host, port, method, path, body=None, headers=None, timeout=15,
              client=None):
@@ -714,3 +723,59 @@ def store_rows(path, where="1=1", args=()):
         return out
     finally:
         db.close()
+
+
+def store_sql(path, sql, args=()):
+    """Run one read-only query on the store at path; rows as dicts, text
+    as str (bytes that are not UTF-8 replaced)."""
+    if not os.path.exists(path):
+        return []
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+    db.text_factory = lambda b: b.decode("utf-8", "replace")
+    try:
+        cur = db.execute(sql, args)
+        names = [c[0] for c in cur.description or ()]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+    finally:
+        db.close()
+
+
+def delivery_rows(path, where="1=1", args=()):
+    """Rows of the outbox table deliveries, as dicts."""
+    return store_sql(path, "SELECT * FROM deliveries WHERE %s"
+                     " ORDER BY mention_id, sink" % where, args)
+
+
+def idempotency_key(source_norm, target_norm):
+    """The documented key of a mention (doc/SINKS.md)."""
+    import hashlib
+    return hashlib.sha256(("%s\n%s" % (source_norm, target_norm))
+                          .encode("utf-8")).hexdigest()
+
+
+def proc_children(pid):
+    """Pids of the direct children of pid (all its threads'), from /proc."""
+    out = []
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                out.extend(int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            pass
+    return sorted(set(out))
+
+
+def proc_state(pid):
+    """The state letter of pid (R, S, Z ...) and its parent's pid, as
+    "Z 123"; None if there is no such process."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except OSError:
+        return None
+    rest = data[data.rfind(")") + 2:].split()
+    return "%s %s" % (rest[0], rest[1]) if len(rest) > 1 else None

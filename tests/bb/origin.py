@@ -244,6 +244,64 @@ class Canary(Origin):
             return self.connections, len(self.requests)
 
 
+class Receiver(Origin):
+    """A webhook receiver: records every request to path (headers, raw
+    body, the status answered) and answers status, an int or a function
+    of the record.  While gate is cleared, answers are held back (at
+    most HOLD_MAX_S each)."""
+
+    HOLD_MAX_S = 30
+
+    def __init__(self, host="127.0.0.2", port=0, path="/hook", status=200):
+        super().__init__(host, port)
+        self.path = path
+        self.status = status
+        self.posts = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.routes[path] = self._hook
+
+    @property
+    def hook(self):
+        return self.url(self.path)
+
+    def _hook(self, req):
+        n = int(req.headers.get("Content-Length") or 0)
+        body = req.rfile.read(n) if n > 0 else b""
+        rec = {"method": req.command,
+               "headers": {k.lower(): v for k, v in req.headers.items()},
+               "body": body, "time": time.monotonic(), "status": None,
+               "answered": False}
+        with self.lock:
+            self.posts.append(rec)
+        end = time.monotonic() + self.HOLD_MAX_S
+        while not self.gate.is_set() and not self.stopping.is_set() and \
+                time.monotonic() < end:
+            self.gate.wait(0.05)
+        st = self.status(rec) if callable(self.status) else self.status
+        rec["status"] = st
+        req._send(st, b"ok\n" if 200 <= st < 300 else b"no\n",
+                  "text/plain")
+        rec["answered"] = True
+
+    def received(self):
+        with self.lock:
+            return list(self.posts)
+
+    def delivered(self):
+        """The requests answered with a 2xx."""
+        return [r for r in self.received()
+                if r["answered"] and 200 <= (r["status"] or 0) < 300]
+
+    def by_key(self, ok_only=True):
+        """{X-Pingbackd-Id: [bodies]} of the (2xx, by default) requests."""
+        out = {}
+        for r in (self.delivered() if ok_only else self.received()):
+            out.setdefault(r["headers"].get("x-pingbackd-id"),
+                           []).append(r["body"])
+        return out
+
+
 def fixture(name, **subst):
     """Bytes of tests/data/bb/NAME with {{KEY}} replaced (ASCII values)."""
     with open(os.path.join(harness.BBDATA, name), "rb") as f:
