@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <sqlite3.h>
@@ -234,6 +235,34 @@ store_retry_cb(evutil_socket_t fd, short ev, void *arg)
 	store_flush(st, 0);
 }
 
+/*
+ * Is the file (or, if it does not exist yet, its directory) on a
+ * read-only file system?  SQLite's own message for that case names the
+ * last errno of its fallback, which misleads.
+ */
+static int
+store_readonly(const char *path)
+{
+	char	*dir, *slash;
+	int	 ro;
+
+	if (access(path, W_OK) == 0)
+		return (0);
+	if (errno == EROFS)
+		return (1);
+	if (errno != ENOENT)
+		return (0);
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		ro = access(".", W_OK) == -1 && errno == EROFS;
+	else {
+		slash[slash == dir ? 1 : 0] = '\0';
+		ro = access(dir, W_OK) == -1 && errno == EROFS;
+	}
+	free(dir);
+	return (ro);
+}
+
 struct store *
 store_open(const char *path, struct event_base *base, char **cause)
 {
@@ -251,6 +280,11 @@ store_open(const char *path, struct event_base *base, char **cause)
 	if ((st->ev_flush = evtimer_new(base, store_flush_cb, st)) == NULL ||
 	    (st->ev_retry = evtimer_new(base, store_retry_cb, st)) == NULL)
 		fatalx("store: evtimer_new failed");
+	if (store_readonly(path)) {
+		store_causef(cause, "%s: cannot open: the store's file system "
+		    "is read-only (%s)", path, strerror(EROFS));
+		goto fail;
+	}
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
