@@ -779,3 +779,45 @@ def proc_state(pid):
         return None
     rest = data[data.rfind(")") + 2:].split()
     return "%s %s" % (rest[0], rest[1]) if len(rest) > 1 else None
+
+
+class RssWatch:
+    """Samples a daemon's VmRSS every 50 ms while a block runs; then
+    check() asserts it grew by less than limit_mib (more is allowed under
+    AddressSanitizer, which quarantines freed memory)."""
+
+    def __init__(self, tap, daemon, desc, limit_mib=64):
+        self.t, self.d, self.desc = tap, daemon, desc
+        self.limit = limit_mib * 1024
+        if daemon.sanitized():
+            self.limit += 64 * 1024
+        self.before = self.peak = None
+        self.stop = threading.Event()
+
+    def _run(self):
+        for _ in range(20 * 600):           # at most 10 minutes
+            r = self.d.rss_kib()
+            if r is not None:
+                self.peak = max(self.peak or 0, r)
+            if self.stop.wait(0.05):
+                return
+
+    def __enter__(self):
+        self.before = self.d.rss_kib()
+        self.th = threading.Thread(target=self._run, daemon=True)
+        self.th.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.th.join(5)
+        after = self.d.rss_kib()
+        peak = max(x for x in (self.peak, after, self.before, 0)
+                   if x is not None)
+        self.t.ok(self.before is not None and after is not None and
+                  peak - self.before < self.limit,
+                  "%s: bounded memory (VmRSS grew < %d MiB)"
+                  % (self.desc, self.limit // 1024),
+                  "VmRSS before %s kB, peak %s kB, after %s kB"
+                  % (self.before, peak, after))
+        return False

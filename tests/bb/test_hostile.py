@@ -338,16 +338,27 @@ def test_credentials_not_logged():
     t.eq(leaked, [], "the URL's password does not appear in the log")
 
 
-t.run(test_entities)
-t.run(test_nesting)
-t.run(test_malformed)
-t.run(test_multicall)
-t.run(test_http_methods)
-t.run(test_header_flood)
-t.run(test_long_urls)
-t.run(test_log_injection)
-t.run(test_client_hangs_up)
-t.run(test_connection_reuse)
-t.run(test_credentials_not_logged)
+with harness.RssWatch(t, d, 'entities'):
+    t.run(test_entities)
+with harness.RssWatch(t, d, 'nesting'):
+    t.run(test_nesting)
+with harness.RssWatch(t, d, 'malformed'):
+    t.run(test_malformed)
+with harness.RssWatch(t, d, 'multicall'):
+    t.run(test_multicall)
+with harness.RssWatch(t, d, 'http_methods'):
+    t.run(test_http_methods)
+with harness.RssWatch(t, d, 'header_flood'):
+    t.run(test_header_flood)
+with harness.RssWatch(t, d, 'long_urls'):
+    t.run(test_long_urls)
+with harness.RssWatch(t, d, 'log_injection'):
+    t.run(test_log_injection)
+with harness.RssWatch(t, d, 'client_hangs_up'):
+    t.run(test_client_hangs_up)
+with harness.RssWatch(t, d, 'connection_reuse'):
+    t.run(test_connection_reuse)
+with harness.RssWatch(t, d, 'credentials_not_logged'):
+    t.run(test_credentials_not_logged)
 t.ok(d.running(), "daemon survived every hostile request")
 sys.exit(t.done())

@@ -213,11 +213,18 @@ def test_max_body():
     t.ok(d.call("system.listMethods").ok, "daemon serves after the 413s")
 
 
-t.run(test_max_bytes)
-t.run(test_gzip_bomb)
-t.run(test_timeout)
-t.run(test_redirects)
-t.run(test_max_body)
-t.run(test_per_host)
-t.run(test_max_concurrent)
+with harness.RssWatch(t, d, 'max_bytes'):
+    t.run(test_max_bytes)
+with harness.RssWatch(t, d, 'gzip_bomb'):
+    t.run(test_gzip_bomb)
+with harness.RssWatch(t, d, 'timeout'):
+    t.run(test_timeout)
+with harness.RssWatch(t, d, 'redirects'):
+    t.run(test_redirects)
+with harness.RssWatch(t, d, 'max_body'):
+    t.run(test_max_body)
+with harness.RssWatch(t, d, 'per_host'):
+    t.run(test_per_host)
+with harness.RssWatch(t, d, 'max_concurrent'):
+    t.run(test_max_concurrent)
 sys.exit(t.done())
