@@ -303,8 +303,12 @@ class Receiver(Origin):
 
 
 def fixture(name, **subst):
-    """Bytes of tests/data/bb/NAME with {{KEY}} replaced (ASCII values)."""
-    with open(os.path.join(harness.BBDATA, name), "rb") as f:
+    """Bytes of the fixture NAME (tests/data/bb/NAME, or the shared German
+    fixture tests/data/NAME) with {{KEY}} replaced (ASCII values)."""
+    path = os.path.join(harness.BBDATA, name)
+    if not os.path.exists(path):
+        path = os.path.join(harness.TESTDATA, name)
+    with open(path, "rb") as f:
         data = f.read()
     for k, v in subst.items():
         data = data.replace(b"{{%s}}" % k.encode(), v.encode("ascii"))
