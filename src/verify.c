@@ -690,16 +690,21 @@ verify_host_title(const char *page_url)
 	return (verify_title_cut(&t));
 }
 
-/* Resolve an href against base (or take it as absolute) and compare. */
+/*
+ * Resolve an href against the base (parsed once as bh where it could
+ * be), or take it as absolute without one, and compare.
+ */
 static int
-verify_href_matches(const char *base, const xmlChar *href,
-    const char *target)
+verify_href_matches(const struct url_base *bh, const char *base,
+    const xmlChar *href, const char *target)
 {
 	const char	*cause;
 	char		*u;
 	int		 match;
 
-	if (base != NULL)
+	if (bh != NULL)
+		u = url_base_resolve(bh, (const char *)href, &cause);
+	else if (base != NULL)
 		u = url_resolve(base, (const char *)href, &cause);
 	else
 		u = url_normalize((const char *)href, &cause);
@@ -716,6 +721,7 @@ verify_walk(xmlDoc *doc, const char *page_url, const char *target,
 	xmlNode		*root, *n;
 	xmlChar		*href;
 	char		*base = NULL;
+	struct url_base	*bh = NULL;
 	const xmlNode	*top = (const xmlNode *)doc;
 	const char	*cause;
 	int		 opaque = 0;
@@ -735,6 +741,8 @@ verify_walk(xmlDoc *doc, const char *page_url, const char *target,
 	}
 	if (base == NULL)
 		base = url_normalize(page_url, &cause);
+	if (base != NULL)
+		bh = url_base_new(base, &cause);
 	for (n = root; n != NULL; n = verify_next(n, top, opaque)) {
 		opaque = verify_is_in(n, verify_opaque);
 		if (*title == NULL && verify_is(n, "title"))
@@ -744,12 +752,13 @@ verify_walk(xmlDoc *doc, const char *page_url, const char *target,
 			continue;
 		if ((href = xmlGetProp(n, (const xmlChar *)"href")) == NULL)
 			continue;
-		if (verify_href_matches(base, href, target))
+		if (verify_href_matches(bh, base, href, target))
 			*link = n;
 		xmlFree(href);
 		if (*link != NULL && *title != NULL)
 			break;
 	}
+	url_base_free(bh);
 	free(base);
 }
 
@@ -902,9 +911,15 @@ verify_page(const char *body, size_t len, const char *content_type,
 
 	if (title != NULL)
 		res->title = verify_title(title);
-	if (res->title == NULL &&
-	    (res->title = verify_host_title(page_url)) == NULL)
-		res->title = xstrdup("");
+	if (res->title == NULL || res->title[0] == '\0') {
+		free(res->title);
+		res->title = verify_host_title(page_url);
+	}
+	/* A host made only of control characters leaves nothing to show. */
+	if (res->title == NULL || res->title[0] == '\0') {
+		free(res->title);
+		res->title = xstrdup("untitled");
+	}
 	if (link != NULL) {
 		res->linked = 1;
 		for (block = link->parent; block != NULL &&

@@ -634,6 +634,11 @@ START_TEST(test_host_title)
 	    &cause), 0);
 	ck_assert_str_eq(res.title, "\xef\xbf\xbd");
 	verify_result_free(&res);
+	/* Also found by it: a host of one C1 control (U+009E), dropped. */
+	ck_assert_int_eq(verify_page("<head>", 6, NULL, "http:/\xc2\x9e",
+	    TARGET, &res, &cause), 0);
+	ck_assert_str_eq(res.title, "untitled");
+	verify_result_free(&res);
 	run("<p>no title</p>", NULL, "http://source.e\x9e" "xample/dir/",
 	    TARGET);
 	ck_assert_str_eq(res.title, "source.e\xef\xbf\xbdxample");
