@@ -209,6 +209,20 @@ conns_sweep_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	if (c->n < (size_t)c->max)
 		conns_set_paused(c, 0);
+	/* Nothing left to watch: sleep until the next accept. */
+	if (c->n == 0)
+		event_del(c->sweep);
+}
+
+/* Run the sweep while there are connections (conns_bev_cb arms it). */
+static void
+conns_arm_sweep(struct conns *c)
+{
+	struct timeval	 tv = { 0, CONN_SWEEP_MS * 1000 };
+
+	if (!event_pending(c->sweep, EV_TIMEOUT, NULL) &&
+	    event_add(c->sweep, &tv) == -1)
+		fatalx("conns: cannot add the sweep timer");
 }
 
 /*
@@ -231,7 +245,6 @@ struct conns *
 conns_new(struct event_base *base, conns_pause_cb pause, void *arg)
 {
 	struct conns	*c;
-	struct timeval	 tv = { 0, CONN_SWEEP_MS * 1000 };
 
 	c = xcalloc(1, sizeof(*c));
 	c->base = base;
@@ -244,8 +257,8 @@ conns_new(struct event_base *base, conns_pause_cb pause, void *arg)
 	conns_rehash(c, CONN_MIN_BUCKETS);
 	c->logrl = rl_new(1.0 / 60, 1);
 	if ((c->sweep = event_new(base, -1, EV_PERSIST, conns_sweep_cb,
-	    c)) == NULL || event_add(c->sweep, &tv) == -1)
-		fatalx("conns: cannot add the sweep timer");
+	    c)) == NULL)
+		fatalx("conns: cannot create the sweep timer");
 	return (c);
 }
 
@@ -286,6 +299,7 @@ conns_bev_cb(struct event_base *base, void *arg)
 	}
 	if (c->n >= (size_t)c->max)
 		conns_set_paused(c, 1);
+	conns_arm_sweep(c);
 	return (cn->bev);
 }
 

@@ -41,6 +41,7 @@
 
 #define FETCH_CONNECT_TIMEOUT_S	5
 #define FETCH_BUF_MIN_BYTES	16384
+#define FETCH_DRAIN_MAX		16	/* done fetches delivered per loop turn */
 #define FETCH_ACCEPT	"Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 
 enum fetch_state {
@@ -137,6 +138,7 @@ struct fetch {
 
 static void	fetch_schedule(struct fetch_ctx *);
 static void	fetch_drain(struct fetch_ctx *);
+static void	fetch_drain_later(struct fetch_ctx *);
 static void	fetch_event_cb(evutil_socket_t, short, void *);
 
 /* For the debug log, indexed by enum fetch_status. */
@@ -263,7 +265,7 @@ fetch_finish_later(struct fetch *f, enum fetch_status status,
 	f->state = FETCH_S_FINISHED;
 	TAILQ_INSERT_TAIL(&ctx->finished, f, entry);
 	ctx->nfinished++;
-	event_active(ctx->drain, EV_TIMEOUT, 0);
+	fetch_drain_later(ctx);
 }
 
 /* CURLMOPT_SOCKETFUNCTION: watch fd for what curl wants. */
@@ -329,7 +331,7 @@ fetch_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 
 /*
  * Take finished transfers out of the multi (we are outside every curl
- * callback here), then deliver them.
+ * callback here); fetch_drain delivers them from the next loop turn.
  */
 static void
 fetch_check_multi_info(struct fetch_gen *gen)
@@ -340,7 +342,7 @@ fetch_check_multi_info(struct fetch_gen *gen)
 	char			*priv;
 	int			 left;
 
-	gen->refs++;	/* the done callbacks may drop the last reference */
+	gen->refs++;	/* held while we walk the multi */
 	while ((msg = curl_multi_info_read(gen->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
@@ -356,7 +358,8 @@ fetch_check_multi_info(struct fetch_gen *gen)
 		TAILQ_INSERT_TAIL(&ctx->finished, f, entry);
 		ctx->nfinished++;
 	}
-	fetch_drain(ctx);
+	if (ctx->nfinished > 0)
+		fetch_drain_later(ctx);
 	fetch_gen_unref(gen);
 }
 
@@ -547,8 +550,11 @@ fetch_deliver(struct fetch *f)
 }
 
 /*
- * Deliver the fetches that are finished now, then fill the free slots.
- * A done callback may start, cancel, or free the whole context.
+ * Deliver the fetches that are finished now, at most FETCH_DRAIN_MAX
+ * of them, then fill the free slots.  The rest wait for the next turn
+ * of the loop, so that thousands of sources answering at once do not
+ * hold it (and new requests) for seconds.  A done callback may start,
+ * cancel, or free the whole context.
  */
 static void
 fetch_drain(struct fetch_ctx *ctx)
@@ -556,6 +562,8 @@ fetch_drain(struct fetch_ctx *ctx)
 	struct fetch	*f;
 	size_t		 n = ctx->nfinished;
 
+	if (n > FETCH_DRAIN_MAX)
+		n = FETCH_DRAIN_MAX;
 	ctx->busy++;
 	while (n-- > 0 && (f = TAILQ_FIRST(&ctx->finished)) != NULL) {
 		TAILQ_REMOVE(&ctx->finished, f, entry);
@@ -571,7 +579,20 @@ fetch_drain(struct fetch_ctx *ctx)
 		event_free(ctx->drain);
 		free(ctx);
 	} else if (ctx->nfinished > 0)
-		event_active(ctx->drain, EV_TIMEOUT, 0);
+		fetch_drain_later(ctx);
+}
+
+/*
+ * Run fetch_drain from the next turn of the loop: a zero timer, not
+ * event_active, so that the loop polls for I/O in between.
+ */
+static void
+fetch_drain_later(struct fetch_ctx *ctx)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (!evtimer_pending(ctx->drain, NULL))
+		evtimer_add(ctx->drain, &tv);
 }
 
 static void

@@ -149,6 +149,16 @@ char		*url_normalize(const char *url, const char **cause);
 /* Resolve ref against base, then normalise.  NULL if not http(s). */
 char		*url_resolve(const char *base, const char *ref,
 		    const char **cause);
+/*
+ * An absolute base URL parsed once (NULL with *cause if it cannot be
+ * parsed), to resolve many references against: url_base_resolve(b,
+ * ref) returns what url_resolve(base, ref) would.
+ */
+struct url_base;
+struct url_base	*url_base_new(const char *base, const char **cause);
+char		*url_base_resolve(const struct url_base *, const char *ref,
+		    const char **cause);
+void		 url_base_free(struct url_base *);
 /* The lower-cased host of an absolute URL, or NULL. */
 char		*url_host(const char *url);
 

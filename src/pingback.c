@@ -95,20 +95,45 @@ pingback_redact(const char *url, char *buf, size_t len)
 	return (buf);
 }
 
+/*
+ * Write the next request id into id (16 hex digits and a NUL).  The id
+ * is a log correlation id, not a secret: a seed drawn once per run, and
+ * then a counter through splitmix64's finaliser.  Each step of that is
+ * a bijection of 64-bit integers, so ids do not repeat within a run,
+ * and they are unrelated from one run to the next.
+ */
+static void
+pingback_next_id(char *id)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	static uint64_t		 seed, counter;
+	static int		 seeded;
+	uint64_t		 z;
+	int			 i;
+
+	if (!seeded) {
+		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+			fatal("getrandom");
+		seeded = 1;
+	}
+	z = seed + 0x9e3779b97f4a7c15ULL * ++counter;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	for (i = 15; i >= 0; i--, z >>= 4)
+		id[i] = hex[z & 0xf];
+	id[16] = '\0';
+}
+
 static struct pingback *
 pingback_new(struct pbd *pbd, struct evhttp_request *req, const char *client)
 {
 	struct pingback	*pb;
-	uint8_t		 rnd[8];
-	size_t		 i;
 
 	pb = xcalloc(1, sizeof(*pb));
 	pb->pbd = pbd;
 	pb->req = req;
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-		fatal("getrandom");
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(pb->id + 2 * i, 3, "%02x", rnd[i]);
+	pingback_next_id(pb->id);
 	snprintf(pb->client, sizeof(pb->client), "%s", client);
 	clock_gettime(CLOCK_MONOTONIC, &pb->start);
 	pb->received_at = time(NULL);

@@ -313,12 +313,30 @@ url_strip(const char *ref)
 	return (out);
 }
 
+/* Set the (stripped, non-empty) reference r on h, then normalise. */
+static char *
+url_apply(CURLU *h, const char *r, const char **cause)
+{
+	CURLUcode	 rc;
+	const char	*why;
+
+	if ((rc = curl_url_set(h, CURLUPART_URL, r, 0)) != CURLUE_OK) {
+		*cause = curl_url_strerror(rc);
+		return (NULL);
+	}
+	/* An absolute reference must pass the same scheme checks. */
+	why = url_check_scheme(r);
+	if (why == NULL || strcmp(why, "not an absolute URL") == 0)
+		return (url_normalize_handle(h, cause));
+	*cause = why;
+	return (NULL);
+}
+
 char *
 url_resolve(const char *base, const char *ref, const char **cause)
 {
 	CURLU		*h = NULL;
-	CURLUcode	 rc;
-	const char	*dummy, *why;
+	const char	*dummy;
 	char		*r = NULL, *out = NULL;
 
 	if (cause == NULL)
@@ -342,21 +360,85 @@ url_resolve(const char *base, const char *ref, const char **cause)
 	}
 	if ((h = url_parse(base, cause)) == NULL)
 		goto done;
-	if ((rc = curl_url_set(h, CURLUPART_URL, r, 0)) != CURLUE_OK) {
-		*cause = curl_url_strerror(rc);
-		goto done;
-	}
-	/* An absolute reference must pass the same scheme checks. */
-	why = url_check_scheme(r);
-	if (why == NULL || strcmp(why, "not an absolute URL") == 0)
-		out = url_normalize_handle(h, cause);
-	else
-		*cause = why;
+	out = url_apply(h, r, cause);
 done:
 	if (h != NULL)
 		curl_url_cleanup(h);
 	free(r);
 	return (out);
+}
+
+/*
+ * A parsed base URL, so that a page's links are resolved without
+ * parsing the base again for each of them.
+ */
+struct url_base {
+	CURLU	*h;
+};
+
+struct url_base *
+url_base_new(const char *base, const char **cause)
+{
+	struct url_base	*b;
+	CURLU		*h;
+	const char	*dummy;
+
+	if (cause == NULL)
+		cause = &dummy;
+	if (base == NULL) {
+		*cause = "no URL";
+		return (NULL);
+	}
+	if ((h = url_parse(base, cause)) == NULL)
+		return (NULL);
+	b = xmalloc(sizeof(*b));
+	b->h = h;
+	return (b);
+}
+
+/* Like url_resolve(base, ref), on a copy of the parsed base. */
+char *
+url_base_resolve(const struct url_base *b, const char *ref,
+    const char **cause)
+{
+	CURLU		*h = NULL;
+	const char	*dummy;
+	char		*r = NULL, *out = NULL;
+
+	if (cause == NULL)
+		cause = &dummy;
+	if (b == NULL || ref == NULL) {
+		*cause = "no URL";
+		return (NULL);
+	}
+	r = url_strip(ref);
+	if (*r != '\0' && *r != '#' && strlen(r) > PBD_MAX_URL_BYTES) {
+		*cause = "URL too long";
+		goto done;
+	}
+	if ((h = curl_url_dup(b->h)) == NULL) {
+		*cause = "out of memory";
+		goto done;
+	}
+	/* As in url_resolve: an empty reference or a fragment is the base. */
+	if (*r == '\0' || *r == '#')
+		out = url_normalize_handle(h, cause);
+	else
+		out = url_apply(h, r, cause);
+done:
+	if (h != NULL)
+		curl_url_cleanup(h);
+	free(r);
+	return (out);
+}
+
+void
+url_base_free(struct url_base *b)
+{
+	if (b == NULL)
+		return;
+	curl_url_cleanup(b->h);
+	free(b);
 }
 
 char *

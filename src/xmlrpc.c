@@ -27,8 +27,25 @@
 /* Elements deeper than this are refused before parsing. */
 #define XR_MAX_DEPTH	(4 * PBD_XMLRPC_NESTING + 16)
 
+#define XR_FAULT_CACHE	8	/* serialised fault documents kept */
+#define XR_FAULT_CACHE_MSG_BYTES 256	/* longer messages are not kept */
+
 #define XR_CLEAN_MSG	0x1	/* fault text: no controls at all, no C1 */
 #define XR_CLEAN_ASCII	0x2	/* printable ASCII only */
+
+/*
+ * Fault documents already serialised, by (code, message): the daemon
+ * answers the same few constant faults over and over, and the document
+ * is a pure function of the two.  Replaced round-robin.
+ */
+struct xr_fault_doc {
+	int		 code;
+	char		*message;	/* NULL: slot unused */
+	char		*doc;
+	size_t		 len;
+};
+static struct xr_fault_doc	xr_faults[XR_FAULT_CACHE];
+static size_t			xr_faults_next;
 
 /* Free a string xmlrpc-c returned as const char * (it is malloc'd). */
 static void
@@ -144,22 +161,38 @@ xr_clean(const char *s, size_t max, int flags)
 	return (out);
 }
 
-/* Case-insensitive search for the ASCII needle in hay[0..n). */
+/* Return 1 if p[0..n) is the lower-case ASCII word, in any case. */
 static int
-xr_contains_nocase(const char *hay, size_t n, const char *needle)
+xr_word_nocase(const char *p, size_t n, const char *word, size_t m)
 {
-	size_t	 m = strlen(needle), i, j;
+	size_t	 j;
+	char	 c;
 
-	for (i = 0; i + m <= n; i++) {
-		for (j = 0; j < m; j++) {
-			char c = hay[i + j];
+	if (n < m)
+		return (0);
+	for (j = 0; j < m; j++) {
+		c = p[j];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != word[j])
+			return (0);
+	}
+	return (1);
+}
 
-			if (c >= 'A' && c <= 'Z')
-				c = (char)(c - 'A' + 'a');
-			if (c != needle[j])
-				break;
-		}
-		if (j == m)
+/*
+ * Return 1 if "<!DOCTYPE" or "<!ENTITY" (in any case) occurs anywhere
+ * in body[0..n): one pass, from one '<' to the next.
+ */
+static int
+xr_has_decl(const char *body, size_t n)
+{
+	const char	*p = body, *end = body + n;
+
+	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		p++;
+		if (xr_word_nocase(p, (size_t)(end - p), "!doctype", 8) ||
+		    xr_word_nocase(p, (size_t)(end - p), "!entity", 7))
 			return (1);
 	}
 	return (0);
@@ -364,8 +397,7 @@ xr_decode(const char *body, size_t len, struct xr_call *call,
 	if (body == NULL || len == 0)
 		return (xr_fail(fault_code, fault_string,
 		    "empty request body"));
-	if (xr_contains_nocase(body, len, "<!doctype") ||
-	    xr_contains_nocase(body, len, "<!entity"))
+	if (xr_has_decl(body, len))
 		return (xr_fail(fault_code, fault_string,
 		    "DOCTYPE and ENTITY declarations are not accepted"));
 	if (!xr_utf8_valid(body, len))
@@ -493,17 +525,52 @@ xr_encode_strings(char *const *values, size_t n, size_t *len)
 	return (out);
 }
 
+/* A new copy of the n bytes of doc, NUL-terminated. */
+static char *
+xr_copy_doc(const char *doc, size_t n, size_t *len)
+{
+	char	*out;
+
+	out = xmalloc(n + 1);
+	memcpy(out, doc, n + 1);
+	if (len != NULL)
+		*len = n;
+	return (out);
+}
+
 char *
 xr_encode_fault(int code, const char *message, size_t *len)
 {
-	xmlrpc_env	 fault;
-	char		*clean, *out;
+	struct xr_fault_doc	*f;
+	xmlrpc_env		 fault;
+	char			*clean, *out;
+	size_t			 i, n;
 
-	clean = xr_clean(message != NULL ? message : "", 0, XR_CLEAN_MSG);
+	if (message == NULL)
+		message = "";
+	for (i = 0; i < XR_FAULT_CACHE; i++) {
+		f = &xr_faults[i];
+		if (f->message != NULL && f->code == code &&
+		    strcmp(f->message, message) == 0)
+			return (xr_copy_doc(f->doc, f->len, len));
+	}
+	clean = xr_clean(message, 0, XR_CLEAN_MSG);
 	xmlrpc_env_init(&fault);
 	xmlrpc_env_set_fault(&fault, code, clean);
-	out = xr_serialize(NULL, &fault, len);
+	out = xr_serialize(NULL, &fault, &n);
 	xmlrpc_env_clean(&fault);
 	free(clean);
+	if (strlen(message) <= XR_FAULT_CACHE_MSG_BYTES) {
+		f = &xr_faults[xr_faults_next];
+		xr_faults_next = (xr_faults_next + 1) % XR_FAULT_CACHE;
+		free(f->message);
+		free(f->doc);
+		f->code = code;
+		f->message = xstrdup(message);
+		f->doc = xr_copy_doc(out, n, NULL);
+		f->len = n;
+	}
+	if (len != NULL)
+		*len = n;
 	return (out);
 }
