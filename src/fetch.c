@@ -500,27 +500,6 @@ fetch_result_curl(struct fetch *f, struct fetch_result *res)
 	}
 }
 
-/*
- * Copy url for a log line with any user:password@ replaced by ***@ (a
- * webhook URL may carry credentials).
- */
-static const char *
-fetch_redact(const char *url, char *buf, size_t len)
-{
-	const char	*auth, *end, *at;
-
-	if (url == NULL || (auth = strstr(url, "://")) == NULL)
-		return (url);
-	auth += 3;
-	end = auth + strcspn(auth, "/?#");
-	for (at = end; at > auth && at[-1] != '@'; at--)
-		;
-	if (at == auth)
-		return (url);
-	(void)snprintf(buf, len, "%.*s***@%s", (int)(auth - url), url, at);
-	return (buf);
-}
-
 /* Call done for a finished fetch, then free it. */
 static void
 fetch_deliver(struct fetch *f)
@@ -541,8 +520,8 @@ fetch_deliver(struct fetch *f)
 	}
 	(void)snprintf(code, sizeof(code), "%ld", res.http_code);
 	log_event(LOG_DEBUG, "fetch.done", "method", f->post ? "POST" : "GET",
-	    "url", fetch_redact(f->url, url, sizeof(url)),
-	    "final_url", fetch_redact(res.final_url, final, sizeof(final)),
+	    "url", url_redact(f->url, url, sizeof(url)),
+	    "final_url", url_redact(res.final_url, final, sizeof(final)),
 	    "status", fetch_status_names[res.status], "code", code,
 	    "error", res.error, NULL);
 	f->done(&res, f->arg);

@@ -161,6 +161,8 @@ char		*url_base_resolve(const struct url_base *, const char *ref,
 void		 url_base_free(struct url_base *);
 /* The lower-cased host of an absolute URL, or NULL. */
 char		*url_host(const char *url);
+/* url with any user:password@ replaced by ***@ (in buf), for logs. */
+const char	*url_redact(const char *url, char *buf, size_t len);
 
 /* verify.c: a pure function from a fetched page to a verdict. */
 struct verify_result {

@@ -75,27 +75,6 @@ pingback_pair_key(const struct pingback *pb)
 }
 
 /*
- * Copy url for a log line with any user:password@ replaced by ***@:
- * credentials never reach the logs.
- */
-static const char *
-pingback_redact(const char *url, char *buf, size_t len)
-{
-	const char	*auth, *end, *at;
-
-	if (url == NULL || (auth = strstr(url, "://")) == NULL)
-		return (url);
-	auth += 3;
-	end = auth + strcspn(auth, "/?#");
-	for (at = end; at > auth && at[-1] != '@'; at--)
-		;
-	if (at == auth)
-		return (url);
-	snprintf(buf, len, "%.*s***@%s", (int)(auth - url), url, at);
-	return (buf);
-}
-
-/*
  * Write the next request id into id (16 hex digits and a NUL).  The id
  * is a log correlation id, not a secret: a seed drawn once per run, and
  * then a counter through splitmix64's finaliser.  Each step of that is
@@ -233,8 +212,8 @@ pingback_fault(struct pingback *pb, int code, const char *msg,
 		log_event(LOG_INFO, pb->decoded && pb->call.method == XR_PING ?
 		    "pingback.rejected" : "xmlrpc.fault", "id", pb->id,
 		    "method", pingback_method(pb),
-		    "source", pingback_redact(pb->call.source, src, sizeof(src)),
-		    "target", pingback_redact(pb->call.target, tgt, sizeof(tgt)),
+		    "source", url_redact(pb->call.source, src, sizeof(src)),
+		    "target", url_redact(pb->call.target, tgt, sizeof(tgt)),
 		    "url", pb->call.url, "client", pb->client, "fault", fault,
 		    "reason", reason, "ms", ms, NULL);
 	doc = xr_encode_fault(code, msg, &len);

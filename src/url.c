@@ -461,3 +461,25 @@ url_host(const char *url)
 	curl_url_cleanup(h);
 	return (out);
 }
+
+/*
+ * Copy url for a log line with any user:password@ replaced by ***@, so
+ * credentials never reach the logs.  Return url itself if it has none,
+ * else buf.
+ */
+const char *
+url_redact(const char *url, char *buf, size_t len)
+{
+	const char	*auth, *end, *at;
+
+	if (url == NULL || (auth = strstr(url, "://")) == NULL)
+		return (url);
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (at = end; at > auth && at[-1] != '@'; at--)
+		;
+	if (at == auth)
+		return (url);
+	(void)snprintf(buf, len, "%.*s***@%s", (int)(auth - url), url, at);
+	return (buf);
+}
