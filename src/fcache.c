@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "pbd.h"
+#include "siphash.h"
 #include "xmalloc.h"
 
 #define FC_MAX_KEY_BYTES	(PBD_MAX_URL_BYTES * 2 + 2)	/* "s\nt" */
@@ -46,57 +47,14 @@ struct fcache {
 	size_t			 nslots;	/* a power of two */
 	size_t			 count;
 	struct fc_list		 order;
-	uint64_t		 k0, k1;	/* SipHash key */
+	struct siphash_key	 key;
 };
-
-#define FC_ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-/* One SipHash round on the state v. */
-static void
-fc_sipround(uint64_t v[4])
-{
-	v[0] += v[1];
-	v[1] = FC_ROTL(v[1], 13) ^ v[0];
-	v[0] = FC_ROTL(v[0], 32);
-	v[2] += v[3];
-	v[3] = FC_ROTL(v[3], 16) ^ v[2];
-	v[0] += v[3];
-	v[3] = FC_ROTL(v[3], 21) ^ v[0];
-	v[2] += v[1];
-	v[1] = FC_ROTL(v[1], 17) ^ v[2];
-	v[2] = FC_ROTL(v[2], 32);
-}
 
 /* SipHash-2-4 of the len bytes at s under the cache's key. */
 static uint64_t
 fc_hash(const struct fcache *fc, const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	uint64_t		 v[4], m;
-	size_t			 i, j;
-
-	v[0] = fc->k0 ^ 0x736f6d6570736575ULL;
-	v[1] = fc->k1 ^ 0x646f72616e646f6dULL;
-	v[2] = fc->k0 ^ 0x6c7967656e657261ULL;
-	v[3] = fc->k1 ^ 0x7465646279746573ULL;
-	for (i = 0; i + 8 <= len; i += 8) {
-		for (m = 0, j = 0; j < 8; j++)
-			m |= (uint64_t)p[i + j] << (8 * j);
-		v[3] ^= m;
-		fc_sipround(v);
-		fc_sipround(v);
-		v[0] ^= m;
-	}
-	for (m = (uint64_t)len << 56, j = 0; i + j < len; j++)
-		m |= (uint64_t)p[i + j] << (8 * j);
-	v[3] ^= m;
-	fc_sipround(v);
-	fc_sipround(v);
-	v[0] ^= m;
-	v[2] ^= 0xff;
-	for (j = 0; j < 4; j++)
-		fc_sipround(v);
-	return (v[0] ^ v[1] ^ v[2] ^ v[3]);
+	return (siphash24(&fc->key, s, len));
 }
 
 /* The table size for max entries: a power of two, at least the minimum. */
@@ -144,8 +102,7 @@ fc_new(long ttl_s, size_t max_entries)
 	fc->nslots = FC_MIN_SLOTS;
 	fc->slots = xcalloc(fc->nslots, sizeof(*fc->slots));
 	TAILQ_INIT(&fc->order);
-	arc4random_buf(&fc->k0, sizeof(fc->k0));
-	arc4random_buf(&fc->k1, sizeof(fc->k1));
+	siphash_key_random(&fc->key);
 	return (fc);
 }
 

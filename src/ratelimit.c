@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "pbd.h"
+#include "siphash.h"
 #include "xmalloc.h"
 
 #define RL_MAX_BUCKETS	65536	/* most buckets kept at once */
@@ -43,47 +44,14 @@ struct ratelimit {
 	size_t			 nslots;	/* a power of two */
 	size_t			 count;
 	struct rl_lru		 lru;
-	uint64_t		 k0, k1;	/* SipHash key */
+	struct siphash_key	 key;
 };
-
-#define RL_ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define RL_SIPROUND(v0, v1, v2, v3) do {				\
-	v0 += v1; v1 = RL_ROTL(v1, 13); v1 ^= v0; v0 = RL_ROTL(v0, 32);	\
-	v2 += v3; v3 = RL_ROTL(v3, 16); v3 ^= v2;			\
-	v0 += v3; v3 = RL_ROTL(v3, 21); v3 ^= v0;			\
-	v2 += v1; v1 = RL_ROTL(v1, 17); v1 ^= v2; v2 = RL_ROTL(v2, 32);	\
-} while (0)
 
 /* SipHash-2-4 of s under the table's key. */
 static uint64_t
 rl_hash(const struct ratelimit *rl, const char *s)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 len = strlen(s), i, left;
-	uint64_t		 v0, v1, v2, v3, m;
-
-	v0 = rl->k0 ^ 0x736f6d6570736575ULL;
-	v1 = rl->k1 ^ 0x646f72616e646f6dULL;
-	v2 = rl->k0 ^ 0x6c7967656e657261ULL;
-	v3 = rl->k1 ^ 0x7465646279746573ULL;
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&m, p + i, 8);	/* byte order only permutes keys */
-		v3 ^= m;
-		RL_SIPROUND(v0, v1, v2, v3);
-		RL_SIPROUND(v0, v1, v2, v3);
-		v0 ^= m;
-	}
-	m = (uint64_t)len << 56;
-	for (left = 0; i + left < len; left++)
-		m |= (uint64_t)p[i + left] << (8 * left);
-	v3 ^= m;
-	RL_SIPROUND(v0, v1, v2, v3);
-	RL_SIPROUND(v0, v1, v2, v3);
-	v0 ^= m;
-	v2 ^= 0xff;
-	for (i = 0; i < 4; i++)
-		RL_SIPROUND(v0, v1, v2, v3);
-	return (v0 ^ v1 ^ v2 ^ v3);
+	return (siphash24(&rl->key, s, strlen(s)));
 }
 
 /* Clamp the parameters: negative rates and bursts mean 0. */
@@ -104,8 +72,7 @@ rl_new(double rate_per_s, long burst)
 	rl->nslots = RL_MIN_SLOTS;
 	rl->slots = xcalloc(rl->nslots, sizeof(*rl->slots));
 	TAILQ_INIT(&rl->lru);
-	arc4random_buf(&rl->k0, sizeof(rl->k0));
-	arc4random_buf(&rl->k1, sizeof(rl->k1));
+	siphash_key_random(&rl->key);
 	return (rl);
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pbd.h"
+#include "siphash.h"
 #include "xmalloc.h"
 
 #define T_MAX_KEY	(PBD_MAX_URL_BYTES * 2 + 2)
@@ -322,6 +323,25 @@ START_TEST(t_many_keys)
 }
 END_TEST
 
+/* The reference vectors of the SipHash paper (key 00..0f, message 00..len-1). */
+START_TEST(t_siphash_vectors)
+{
+	struct siphash_key	 key;
+	unsigned char		 k[16], msg[64];
+	size_t			 i;
+
+	for (i = 0; i < 16; i++)
+		k[i] = (unsigned char)i;
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (unsigned char)i;
+	memcpy(&key.k0, k, 8);		/* little-endian machine */
+	memcpy(&key.k1, k + 8, 8);
+	ck_assert_uint_eq(siphash24(&key, msg, 0), 0x726fdb47dd0e0e31ULL);
+	ck_assert_uint_eq(siphash24(&key, msg, 15), 0xa129ca6149be45e5ULL);
+	ck_assert_uint_eq(siphash24(&key, msg, 8), 0x93f5f5799a932462ULL);
+}
+END_TEST
+
 static Suite *
 t_fcache_suite(void)
 {
@@ -331,6 +351,7 @@ t_fcache_suite(void)
 	s = suite_create("fcache");
 	tc = tcase_create("fcache");
 	tcase_add_test(tc, t_put_get);
+	tcase_add_test(tc, t_siphash_vectors);
 	tcase_add_test(tc, t_expiry);
 	tcase_add_test(tc, t_overwrite);
 	tcase_add_test(tc, t_eviction);
