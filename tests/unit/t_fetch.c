@@ -26,6 +26,7 @@
 #include <check.h>
 
 #include "pbd.h"
+#include "loop.h"
 
 int	main(void);
 
@@ -84,7 +85,7 @@ static struct fetch_ctx		*ctx;
 static struct fetch_limits	 L;		/* for new_ctx() */
 static struct cidr		 lo8, lo32;	/* 127.0.0.0/8, 127.0.0.1/32 */
 static struct got		 G[16];
-static int			 ng, ndone, want, timed_out;
+static int			 ng, ndone, want;
 
 #define STATUS(g, st)	ck_assert_int_eq((g)->status, (st))
 
@@ -320,7 +321,7 @@ setup(void)
 	ck_assert_int_eq(ng_parse_cidr("127.0.0.0/8", &lo8), 0);
 	ck_assert_int_eq(ng_parse_cidr("127.0.0.1/32", &lo32), 0);
 	memset(G, 0, sizeof(G));
-	ng = ndone = want = timed_out = 0;
+	ng = ndone = want = 0;
 	ctx = NULL;
 	/* Small and quick; loopback allowed unless a test says otherwise. */
 	memset(&L, 0, sizeof(L));
@@ -387,40 +388,12 @@ got_cb(const struct fetch_result *res, void *arg)
 		event_base_loopbreak(base);
 }
 
-static void
-safety_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	timed_out = 1;
-}
-
-static double
-now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
 /* Run the loop until n callbacks in all, or secs pass. */
 static void
 run(int n, double secs)
 {
-	struct event	*t;
-	struct timeval	 tv;
-
 	want = n;
-	timed_out = 0;
-	tv.tv_sec = (long)secs;
-	tv.tv_usec = (long)((secs - (long)secs) * 1e6);
-	t = evtimer_new(base, safety_cb, NULL);
-	evtimer_add(t, &tv);
-	while (ndone < want && !timed_out)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(t);
+	tl_run(base, &ndone, n, secs);
 }
 
 /* Start a fetch of path (relative to s unless s is NULL) into a new slot. */
@@ -522,14 +495,14 @@ END_TEST
 START_TEST(test_too_large_stream)
 {
 	struct got	*g;
-	double		 t0 = now();
+	double		 t0 = tl_now();
 
 	L.timeout_s = 8;
 	new_ctx();
 	g = get(s1, "/stream", 0);
 	STATUS(g, FETCH_TOO_LARGE);
 	ck_assert_uint_eq(g->len, 0);
-	ck_assert_msg(now() - t0 < 4, "took %.1f s", now() - t0);
+	ck_assert_msg(tl_now() - t0 < 4, "took %.1f s", tl_now() - t0);
 }
 END_TEST
 
@@ -553,12 +526,12 @@ END_TEST
 
 START_TEST(test_timeout)
 {
-	double	 t0 = now(), dt;
+	double	 t0 = tl_now(), dt;
 
 	L.timeout_s = 1;
 	new_ctx();
 	STATUS(get(s1, "/slow?3000", 0), FETCH_TIMEOUT);
-	dt = now() - t0;
+	dt = tl_now() - t0;
 	ck_assert_msg(dt > 0.8 && dt < 2.5, "took %.2f s", dt);
 }
 END_TEST
@@ -987,14 +960,14 @@ START_TEST(test_post_large)
 	body = malloc(len);
 	ck_assert_ptr_nonnull(body);
 	memset(body, 'y', len);
-	t0 = now();
+	t0 = tl_now();
 	g = post(s1, "/count", body, len, NULL, 0, 0, 0);
 	free(body);
 	STATUS(g, FETCH_OK);
 	ck_assert_str_eq(g->body, "300000");
 	ck_assert_uint_eq(s1->bodylen, len);
 	ck_assert_ptr_null(srv_header(s1, "Expect"));
-	ck_assert_msg(now() - t0 < 0.9, "took %.2f s", now() - t0);
+	ck_assert_msg(tl_now() - t0 < 0.9, "took %.2f s", tl_now() - t0);
 }
 END_TEST
 
@@ -1021,16 +994,16 @@ START_TEST(test_post_timeout)
 	/* timeout_s > 0 wins over the limits' ... */
 	L.timeout_s = 8;
 	new_ctx();
-	t0 = now();
+	t0 = tl_now();
 	STATUS(post(s1, "/slow?3000", "x", 1, NULL, 0, 1, 0), FETCH_TIMEOUT);
-	dt = now() - t0;
+	dt = tl_now() - t0;
 	ck_assert_msg(dt > 0.8 && dt < 2.5, "took %.2f s", dt);
 	/* ... and 0 means the limits' one. */
 	L.timeout_s = 1;
 	fetch_ctx_set_limits(ctx, &L);
-	t0 = now();
+	t0 = tl_now();
 	STATUS(post(s1, "/slow?3000", "x", 1, NULL, 0, 0, 0), FETCH_TIMEOUT);
-	dt = now() - t0;
+	dt = tl_now() - t0;
 	ck_assert_msg(dt > 0.8 && dt < 2.5, "took %.2f s", dt);
 }
 END_TEST

@@ -25,6 +25,7 @@
 #include <check.h>
 
 #include "pbd.h"
+#include "loop.h"
 #include "sink.h"
 
 int	main(void);
@@ -51,7 +52,7 @@ static char			*argv[4];
 static char			 datadir[1024];
 static char			 tmpdir[1024];
 static struct got		 G[64];
-static int			 ng, ndone, want, timed_out, nfd0;
+static int			 ng, ndone, want, nfd0;
 static char			 s_name[] = "ex", s_type[] = "exec";
 static char			 s_noent[] = "/nonexistent/pingbackd-sink";
 
@@ -157,7 +158,7 @@ setup(void)
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
 	memset(G, 0, sizeof(G));
-	ng = ndone = want = timed_out = 0;
+	ng = ndone = want = 0;
 	memset(&conf, 0, sizeof(conf));
 	conf.name = s_name;
 	conf.type = s_type;
@@ -250,40 +251,12 @@ done_cb(struct sink *s, int ok, const char *error, void *arg)
 		event_base_loopbreak(base);
 }
 
-static void
-safety_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	timed_out = 1;
-}
-
-static double
-now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
 /* Run the loop until n callbacks in all, or secs pass. */
 static void
 run(int n, double secs)
 {
-	struct event	*t;
-	struct timeval	 tv;
-
 	want = n;
-	timed_out = 0;
-	tv.tv_sec = (long)secs;
-	tv.tv_usec = (long)((secs - (long)secs) * 1e6);
-	t = evtimer_new(base, safety_cb, NULL);
-	evtimer_add(t, &tv);
-	while (ndone < want && !timed_out)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(t);
+	tl_run(base, &ndone, n, secs);
 }
 
 static struct got *
@@ -442,7 +415,7 @@ END_TEST
 START_TEST(test_chatty)
 {
 	struct got	*g;
-	double		 t0 = now();
+	double		 t0 = tl_now();
 
 	/* 1 MB on stdout (/dev/null) and on stderr (1 KiB kept). */
 	set_prog("chatty", 0);
@@ -452,7 +425,7 @@ START_TEST(test_chatty)
 	ck_assert_msg(strncmp(g->error, "exit 1: to stderr", 17) == 0, "%s",
 	    g->error);
 	ck_assert_uint_le(strlen(g->error), 1024 + 16);
-	ck_assert_msg(now() - t0 < 5, "took %.1f s", now() - t0);
+	ck_assert_msg(tl_now() - t0 < 5, "took %.1f s", tl_now() - t0);
 	check_clean();
 }
 END_TEST
@@ -468,7 +441,7 @@ START_TEST(test_timeout)
 	conf.timeout = 1;
 	set_prog("sleep-group", 1);
 	open_sink();
-	t0 = now();
+	t0 = tl_now();
 	g = start("k", JSON, strlen(JSON));
 	s = wait_out("");
 	ck_assert_int_eq(sscanf(s, "%ld %ld", &sh, &sl), 2);
@@ -478,7 +451,7 @@ START_TEST(test_timeout)
 	ck_assert_int_eq(proc_pgrp(sl), sh);
 	ck_assert_int_ne(getpgrp(), sh);
 	run(ndone + 1, 5);
-	dt = now() - t0;
+	dt = tl_now() - t0;
 	ck_assert_int_eq(g->n, 1);
 	ck_assert_int_eq(g->ok, 0);
 	ck_assert_str_eq(g->error, "timeout");

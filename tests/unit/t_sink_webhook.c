@@ -34,6 +34,7 @@
 
 #include "log.h"
 #include "pbd.h"
+#include "loop.h"
 #include "sink.h"
 
 int	main(void);
@@ -91,7 +92,7 @@ static char			 s_name[] = "hook", s_type[] = "webhook";
 static char			 s_secret[] = SECRET, s_empty[] = "";
 static char			 s_ftp[] = "ftp://example.org/";
 static struct got		 G[16];
-static int			 ng, ndone, want, timed_out;
+static int			 ng, ndone, want;
 
 static void
 srv_reply(struct evhttp_request *req, int code, const char *body,
@@ -259,7 +260,7 @@ setup(void)
 	L.nallow_networks = 1;
 	ctx = NULL;
 	memset(G, 0, sizeof(G));
-	ng = ndone = want = timed_out = 0;
+	ng = ndone = want = 0;
 	memset(&conf, 0, sizeof(conf));
 	conf.name = s_name;
 	conf.type = s_type;
@@ -315,40 +316,12 @@ done_cb(struct sink *s, int ok, const char *error, void *arg)
 		event_base_loopbreak(base);
 }
 
-static void
-safety_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	timed_out = 1;
-}
-
-static double
-now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
 /* Run the loop until n callbacks in all, or secs pass. */
 static void
 run(int n, double secs)
 {
-	struct event	*t;
-	struct timeval	 tv;
-
 	want = n;
-	timed_out = 0;
-	tv.tv_sec = (long)secs;
-	tv.tv_usec = (long)((secs - (long)secs) * 1e6);
-	t = evtimer_new(base, safety_cb, NULL);
-	evtimer_add(t, &tv);
-	while (ndone < want && !timed_out)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(t);
+	tl_run(base, &ndone, n, secs);
 }
 
 /* Start one delivery of body under key. */
@@ -579,9 +552,9 @@ START_TEST(test_timeout)
 	conf.timeout = 1;
 	snprintf(url, sizeof(url), "%s/slow?3000", srv->base);
 	open_sink();
-	t0 = now();
+	t0 = tl_now();
 	g = deliver("k", JSON, strlen(JSON));
-	dt = now() - t0;
+	dt = tl_now() - t0;
 	ck_assert_int_eq(g->ok, 0);
 	ck_assert_str_eq(g->error, "timeout");
 	ck_assert_msg(dt > 0.8 && dt < 2.5, "took %.2f s", dt);
