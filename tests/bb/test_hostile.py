@@ -236,6 +236,8 @@ def test_log_injection():
     t.ok(r.ok, "page with a newline and key=value in its title accepted",
          "got %r" % (r,))
     d.ping(origin.url("/src/esc\x1b[31mred"), tg)
+    # the log is read by another thread: let it catch up with the answers
+    d.wait_log("pingback.accepted", since=mark, timeout=3, source=src)
     lines = d.lines[mark:]
     forged_lines = [l.raw for l in lines if l.event == "forged" or
                     l.raw.lstrip().startswith(forged)
